@@ -1,0 +1,14 @@
+// Placeholder until this subcommand's issue lands: refuses clearly rather than pretending.
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "util/exit_status.hpp"
+
+namespace certhook::cli {
+
+int cmd_deploy(const GlobalOptions &, const DeployOptions &) {
+  std::cerr << "certhook: deploy: not available in this build yet\n";
+  return exit_usage;
+}
+
+}  // namespace certhook::cli
