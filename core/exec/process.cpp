@@ -1,0 +1,400 @@
+#include "exec/process.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/process/v2/environment.hpp>
+#include <boost/process/v2/process.hpp>
+#include <boost/process/v2/start_dir.hpp>
+#include <boost/process/v2/stdio.hpp>
+// The library's out-of-line parts, compiled here once (this is its only translation unit).
+#include <boost/process/v2/src.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_set>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace bp = boost::process::v2;
+
+namespace certhook::exec {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Direct children that a run_process call is waiting for: reap_orphans must leave them alone.
+std::mutex managed_mutex;
+std::unordered_set<pid_t> managed;
+
+// Runs in the child between fork and exec: async-signal-safe calls only.
+struct ChildSetup {
+  template <class Launcher>
+  bp::error_code on_exec_setup(Launcher &, const bp::filesystem::path &, const char *const *&) {
+    ::setpgid(0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    // Every inherited descriptor above 2 closes at exec. Marking rather than closing keeps the
+    // launcher's own exec-error pipe working (it is close-on-exec already).
+    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    return {};
+  }
+};
+
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd &) = delete;
+  Fd &operator=(const Fd &) = delete;
+  ~Fd() { reset(); }
+  void reset() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+};
+
+struct ProcInfo {
+  pid_t pid, ppid, pgrp;
+};
+
+bool read_proc_stat(pid_t pid, ProcInfo &out) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[512];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  // The command name may contain spaces and parentheses: fields resume after the last ')'.
+  const char *p = std::strrchr(buf, ')');
+  if (!p) return false;
+  char state;
+  int ppid, pgrp;
+  if (std::sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) != 3) return false;
+  out = {pid, ppid, pgrp};
+  return true;
+}
+
+bool environ_has_marker(pid_t pid, std::string_view prefix) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/environ", pid);
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string env;
+  char buf[8192];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) env.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  std::string needle = std::string(marker_variable) + "=";
+  needle += prefix;
+  for (size_t pos = 0; pos < env.size();) {
+    size_t end = env.find('\0', pos);
+    if (end == std::string::npos) end = env.size();
+    if (std::string_view(env).substr(pos, end - pos).starts_with(needle)) return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
+std::vector<ProcInfo> all_processes() {
+  std::vector<ProcInfo> out;
+  DIR *d = ::opendir("/proc");
+  if (!d) return out;
+  while (dirent *e = ::readdir(d)) {
+    char *end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end) continue;
+    ProcInfo info;
+    if (read_proc_stat(static_cast<pid_t>(pid), info)) out.push_back(info);
+  }
+  ::closedir(d);
+  return out;
+}
+
+// Everything a hook started: its process group, its descendants, and marked processes.
+std::set<pid_t> hook_tree(pid_t root, std::string_view marker) {
+  auto procs = all_processes();
+  std::set<pid_t> found;
+  const pid_t self = ::getpid();
+  for (const auto &p : procs) {
+    if (p.pid == self) continue;
+    if (p.pgrp == root || p.pid == root || (!marker.empty() && environ_has_marker(p.pid, marker)))
+      found.insert(p.pid);
+  }
+  // Close over descendants (children of anything found), whatever their group or session.
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto &p : procs)
+      if (p.pid != self && !found.count(p.pid) && found.count(p.ppid)) grew = found.insert(p.pid).second;
+  }
+  return found;
+}
+
+void signal_tree(pid_t root, std::string_view marker, int sig) {
+  ::kill(-root, sig);
+  for (pid_t p : hook_tree(root, marker)) ::kill(p, sig);
+}
+
+bool tree_alive(pid_t root, std::string_view marker, bool root_reaped) {
+  if (!root_reaped && ::kill(root, 0) == 0) return true;
+  for (pid_t p : hook_tree(root, marker)) {
+    if (p == root && root_reaped) continue;
+    // A zombie already re-parented to us counts as gone.
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", p);
+    std::string stat;
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buf[512];
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    const char *q = std::strrchr(buf, ')');
+    if (q && q[1] == ' ' && q[2] == 'Z') continue;
+    return true;
+  }
+  return false;
+}
+
+class OutputSink {
+ public:
+  explicit OutputSink(const ProcessSpec &spec, ProcessResult &result) : spec_(spec), result_(result) {}
+  void feed(const char *data, size_t n) {
+    result_.output_bytes += n;
+    size_t room = spec_.output_limit > result_.output.size() ? spec_.output_limit - result_.output.size() : 0;
+    result_.output.append(data, std::min(room, n));
+    if (!spec_.on_line) return;
+    for (size_t i = 0; i < n; ++i) {
+      if (data[i] == '\n') {
+        flush_line();
+      } else if (line_.size() < 4096) {
+        line_ += data[i];
+      }
+    }
+  }
+  void finish() {
+    if (!line_.empty()) flush_line();
+  }
+
+ private:
+  void flush_line() {
+    if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+    spec_.on_line(line_);
+    line_.clear();
+  }
+  const ProcessSpec &spec_;
+  ProcessResult &result_;
+  std::string line_;
+};
+
+// Reads what the pipe holds now; returns false at EOF.
+bool drain(int fd, OutputSink &sink) {
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      sink.feed(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n == 0) return false;
+    if (errno == EINTR) continue;
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+  }
+}
+
+std::string signal_name(int sig) {
+  const char *abbrev = ::sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+}  // namespace
+
+std::string ProcessResult::describe() const {
+  switch (outcome) {
+    case Outcome::exited: return "exited with status " + std::to_string(exit_code);
+    case Outcome::signaled: return "killed by " + signal_name(signal);
+    case Outcome::timed_out:
+      return "timed out after " + format_duration(std::chrono::duration_cast<Duration>(elapsed)) +
+             "; its processes were killed";
+    case Outcome::spawn_failed: return error;
+  }
+  return error;
+}
+
+std::filesystem::path resolve_program(const std::string &program, std::string_view path_value) {
+  if (program.find('/') != std::string::npos) return program;
+  while (!path_value.empty()) {
+    size_t colon = path_value.find(':');
+    std::string_view dir = path_value.substr(0, colon);
+    path_value = colon == std::string_view::npos ? std::string_view{} : path_value.substr(colon + 1);
+    if (dir.empty()) dir = ".";
+    std::filesystem::path candidate = std::filesystem::path(dir) / program;
+    if (::access(candidate.c_str(), X_OK) == 0 && std::filesystem::is_regular_file(candidate))
+      return candidate;
+  }
+  return program;
+}
+
+void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+void reap_orphans() {
+  for (;;) {
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
+    {
+      std::lock_guard lock(managed_mutex);
+      if (managed.count(info.si_pid)) return;  // its run_process call reaps it
+    }
+    ::waitpid(info.si_pid, nullptr, WNOHANG);
+  }
+}
+
+int stop_marked_processes(std::string_view marker_prefix, Duration grace) {
+  std::vector<pid_t> targets;
+  const pid_t self = ::getpid();
+  for (const auto &p : all_processes())
+    if (p.pid != self && environ_has_marker(p.pid, marker_prefix)) targets.push_back(p.pid);
+  for (pid_t p : targets) ::kill(p, SIGTERM);
+  auto deadline = Clock::now() + grace;
+  while (Clock::now() < deadline) {
+    reap_orphans();
+    bool any = false;
+    for (pid_t p : targets) any = any || (::kill(p, 0) == 0 && environ_has_marker(p, marker_prefix));
+    if (!any) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (pid_t p : targets)
+    if (environ_has_marker(p, marker_prefix)) ::kill(p, SIGKILL);
+  reap_orphans();
+  return static_cast<int>(targets.size());
+}
+
+ProcessResult run_process(const ProcessSpec &spec) {
+  ProcessResult result;
+  const auto start = Clock::now();
+  if (spec.argv.empty()) {
+    result.error = "empty command";
+    return result;
+  }
+  std::vector<std::string> env = spec.env;
+  std::string_view path_value = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const auto &kv : env)
+    if (kv.starts_with("PATH=")) path_value = std::string_view(kv).substr(5);
+  if (!spec.marker.empty()) env.push_back(std::string(marker_variable) + "=" + spec.marker);
+  const std::filesystem::path program = resolve_program(spec.argv[0], path_value);
+
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    result.error = "cannot create a pipe: " + std::string(std::strerror(errno));
+    return result;
+  }
+  Fd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+
+  pid_t pid = -1;
+  {
+    boost::asio::io_context ctx;
+    std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
+    bp::error_code ec;
+    std::lock_guard lock(managed_mutex);  // registered before any reaper can see it exit
+    auto launch = [&](auto &&...extra) {
+      // The executor overload: 1.81's io_context+error_code overload ignores `ec` and throws.
+      return bp::default_process_launcher()(ctx.get_executor(), ec, program, args,
+                                            bp::process_stdio{nullptr, write_end.fd, write_end.fd},
+                                            bp::process_environment(env), ChildSetup{}, extra...);
+    };
+    auto proc = spec.cwd.empty() ? launch() : launch(bp::process_start_dir(spec.cwd.native()));
+    if (ec) {
+      result.error = "cannot run " + program.string() + ": " + ec.message();
+      return result;
+    }
+    pid = proc.id();
+    proc.detach();
+    managed.insert(pid);
+  }
+  write_end.reset();
+  ::fcntl(read_end.fd, F_SETFL, ::fcntl(read_end.fd, F_GETFL) | O_NONBLOCK);
+  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+
+  OutputSink sink(spec, result);
+  int status = 0;
+  bool exited = false, timed_out = false, pipe_open = true;
+  auto deadline = start + spec.timeout;
+  Clock::time_point kill_deadline{};
+
+  auto try_reap = [&] {
+    if (exited) return;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) exited = true;
+  };
+
+  for (;;) {
+    try_reap();
+    if (exited && !timed_out) break;
+    if (timed_out && Clock::now() >= kill_deadline) break;
+    if (timed_out && exited && !tree_alive(pid, spec.marker, true)) break;
+    if (!timed_out && Clock::now() >= deadline) {
+      timed_out = true;
+      signal_tree(pid, spec.marker, SIGTERM);
+      kill_deadline = Clock::now() + spec.kill_grace;
+      continue;
+    }
+    auto until = timed_out ? kill_deadline : deadline;
+    auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    if (timed_out || pidfd.fd < 0) wait_ms = std::min<long long>(wait_ms, 20);  // polling fallbacks
+    pollfd fds[2];
+    nfds_t n = 0;
+    if (pipe_open) fds[n++] = {read_end.fd, POLLIN, 0};
+    if (pidfd.fd >= 0 && !exited) fds[n++] = {pidfd.fd, POLLIN, 0};
+    int ready = ::poll(fds, n, static_cast<int>(std::max<long long>(wait_ms, 0)));
+    if (ready < 0 && errno != EINTR) break;
+    if (pipe_open && ready > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+      pipe_open = drain(read_end.fd, sink);
+  }
+  if (timed_out) {
+    signal_tree(pid, spec.marker, SIGKILL);
+    if (!exited) {
+      ::waitpid(pid, &status, 0);
+      exited = true;
+    }
+  }
+  // Whatever is already in the pipe; a descendant still holding it cannot make us wait.
+  if (pipe_open) drain(read_end.fd, sink);
+  sink.finish();
+  {
+    std::lock_guard lock(managed_mutex);
+    managed.erase(pid);
+  }
+  reap_orphans();
+
+  result.elapsed = std::chrono::duration_cast<Duration>(Clock::now() - start);
+  if (timed_out) {
+    result.outcome = ProcessResult::Outcome::timed_out;
+    result.elapsed = spec.timeout;
+  } else if (WIFEXITED(status)) {
+    result.outcome = ProcessResult::Outcome::exited;
+    result.exit_code = WEXITSTATUS(status);
+  } else {
+    result.outcome = ProcessResult::Outcome::signaled;
+    result.signal = WTERMSIG(status);
+  }
+  return result;
+}
+
+}  // namespace certhook::exec
