@@ -1,0 +1,396 @@
+#include "exec/deploy.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "exec/process.hpp"
+#include "util/atomic_file.hpp"
+#include "util/crypto.hpp"
+
+extern char **environ;
+
+namespace certhook::exec {
+namespace {
+
+std::string join(const std::vector<std::string> &items, const char *sep = " ") {
+  std::string out;
+  for (const auto &s : items) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+// The last non-empty line a failed process printed: usually the reason.
+std::string last_line(const std::string &output) {
+  std::size_t end = output.find_last_not_of("\r\n \t");
+  if (end == std::string::npos) return "";
+  std::size_t start = output.rfind('\n', end);
+  start = start == std::string::npos ? 0 : start + 1;
+  return output.substr(start, end - start + 1);
+}
+
+std::string process_failure(const ProcessResult &r) {
+  std::string msg = r.describe();
+  if (r.outcome != ProcessResult::Outcome::spawn_failed) {
+    std::string tail = last_line(r.output);
+    if (!tail.empty()) msg += ": " + tail;
+  }
+  return msg;
+}
+
+}  // namespace
+
+Duration backoff_delay(const RetryPolicy &policy, int failed_attempts) {
+  const int n = std::max(1, failed_attempts);
+  // delay * 2^(n-1), saturating, capped by max_delay.
+  std::int64_t cap = policy.delay.count();
+  for (int i = 1; i < n && cap < policy.max_delay.count(); ++i) cap *= 2;
+  cap = std::min(cap, static_cast<std::int64_t>(policy.max_delay.count()));
+  if (cap <= 0) return Duration(0);
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return Duration(std::uniform_int_distribution<std::int64_t>(0, cap)(rng));
+}
+
+std::string hook_config_hash(const HookConfig &hook, const std::string &typed_options) {
+  nlohmann::json j = {{"type", hook.type}, {"options", typed_options}};
+  if (hook.type == "exec") {
+    j["command"] = hook.command;
+    j["env"] = hook.env;
+    j["cwd"] = hook.cwd.string();
+  }
+  if (hook.verify)
+    j["verify"] = {hook.verify->connect, hook.verify->server_name};
+  return sha256_hex(j.dump()).substr(0, 16);
+}
+
+Deployer::Deployer(const Config &config, const std::map<std::string, ResolvedHook> &hooks,
+                   std::map<std::string, CertificateContext> &certificates,
+                   std::map<std::string, CertificateJournal> &journals, Journal &journal_store,
+                   DeployOptions options)
+    : config_(config),
+      hooks_(hooks),
+      certificates_(certificates),
+      journals_(journals),
+      journal_store_(journal_store),
+      options_(std::move(options)) {}
+
+std::string Deployer::next_marker() {
+  static std::atomic<unsigned long> counter{0};
+  return options_.marker_prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+}
+
+std::vector<std::string> Deployer::base_environment(const std::string &phase, int attempt) const {
+  std::vector<std::string> env;
+  for (char **e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    if (kv.starts_with("PATH=") || kv.starts_with("LANG=") || kv.starts_with("LC_") ||
+        kv.starts_with("TZ="))
+      env.emplace_back(kv);
+  }
+  if (std::none_of(env.begin(), env.end(), [](const std::string &kv) { return kv.starts_with("PATH="); }))
+    env.emplace_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  env.push_back("CERTHOOK_PHASE=" + phase);
+  env.push_back(std::string("CERTHOOK_DRY_RUN=") + (options_.dry_run ? "1" : "0"));
+  env.push_back("CERTHOOK_ATTEMPT=" + std::to_string(attempt));
+  return env;
+}
+
+void Deployer::add_certificate_environment(std::vector<std::string> &env, const CertificateContext &c) const {
+  const std::string domains = join(c.facts.names);
+  const std::string lineage = c.paths.dir.string();
+  env.push_back("CERTHOOK_CERT_NAME=" + c.config->name);
+  env.push_back("CERTHOOK_DOMAINS=" + domains);
+  env.push_back("CERTHOOK_LINEAGE=" + lineage);
+  env.push_back("CERTHOOK_CERT_PATH=" + c.paths.cert.string());
+  env.push_back("CERTHOOK_KEY_PATH=" + c.paths.key.string());
+  env.push_back("CERTHOOK_CHAIN_PATH=" + c.paths.chain.string());
+  env.push_back("CERTHOOK_FULLCHAIN_PATH=" + c.paths.fullchain.string());
+  env.push_back("CERTHOOK_FINGERPRINT=" + c.facts.fingerprint);
+  env.push_back("CERTHOOK_NOT_AFTER=" + c.facts.not_after);
+  env.push_back("CERTHOOK_REASON=" + c.reason);
+  env.push_back("RENEWED_LINEAGE=" + lineage);
+  env.push_back("RENEWED_DOMAINS=" + domains);
+}
+
+std::string Deployer::run_node_once(const PlanNode &node, int attempt, bool &permanent) {
+  permanent = false;
+  ProcessSpec spec;
+  spec.marker = next_marker();
+  spec.env = base_environment("deploy", attempt);
+  const std::string label = node.hook + " (" + join(node.certificates, ", ") + ")";
+  spec.on_line = [&label](std::string_view line) { spdlog::info("{}: {}", label, line); };
+
+  const ResolvedHook *resolved = nullptr;
+  if (node.config) {
+    resolved = &hooks_.at(node.hook);
+    if (!resolved->errors.empty()) {
+      permanent = true;
+      return join(resolved->errors, "; ");
+    }
+    spec.timeout = node.config->timeout;
+    spec.kill_grace = node.config->kill_grace;
+  } else {
+    spec.timeout = config_.certhook.hooks_d_timeout;
+  }
+
+  std::filesystem::path request, result;
+  if (!node.config) {
+    spec.argv = {node.script.string()};
+    add_certificate_environment(spec.env, certificates_.at(node.certificates.front()));
+  } else if (!resolved->plugin) {
+    spec.argv = node.config->command;
+    spec.cwd = node.config->cwd;
+    for (const auto &[k, v] : node.config->env) spec.env.push_back(k + "=" + v);
+    add_certificate_environment(spec.env, certificates_.at(node.certificates.front()));
+  } else {
+    // The request holds option values, secrets included: 0600 in a 0700 directory.
+    auto tmp = options_.state_dir / "tmp";
+    std::filesystem::create_directories(tmp);
+    std::filesystem::permissions(tmp, std::filesystem::perms::owner_all);
+    request = tmp / ("request-" + spec.marker + ".json");
+    result = tmp / ("result-" + spec.marker + ".json");
+    nlohmann::json certs = nlohmann::json::array();
+    for (const auto &name : node.certificates) {
+      const auto &c = certificates_.at(name);
+      certs.push_back({{"name", name},
+                       {"domains", c.facts.names},
+                       {"lineage", c.paths.dir.string()},
+                       {"cert_path", c.paths.cert.string()},
+                       {"key_path", c.paths.key.string()},
+                       {"chain_path", c.paths.chain.string()},
+                       {"fullchain_path", c.paths.fullchain.string()},
+                       {"fingerprint", c.facts.fingerprint},
+                       {"not_after", c.facts.not_after},
+                       {"reason", c.reason}});
+    }
+    nlohmann::json req = {{"hook", node.hook},
+                          {"options", nlohmann::json::parse(resolved->options_json.empty() ? "{}" : resolved->options_json)},
+                          {"attempt", attempt},
+                          {"dry_run", options_.dry_run},
+                          {"certificates", certs}};
+    write_file_atomic(request, req.dump(), 0600, false);
+    spec.argv = {options_.plugin_host.string(), "call", resolved->plugin_file.string(),
+                 options_.dry_run ? "preflight" : "deploy", request.string(), result.string()};
+  }
+
+  ProcessResult r = run_process(spec);
+  std::string error;
+  if (resolved && resolved->plugin) {
+    nlohmann::json res;
+    try {
+      res = nlohmann::json::parse(read_file(result));
+    } catch (...) {
+    }
+    std::error_code ec;
+    std::filesystem::remove(request, ec);
+    std::filesystem::remove(result, ec);
+    std::string message = res.is_object() ? res.value("message", "") : "";
+    if (r.outcome == ProcessResult::Outcome::exited && r.exit_code == 0) return "";
+    if (r.outcome == ProcessResult::Outcome::exited && r.exit_code >= 1 && r.exit_code <= 3 && res.is_object()) {
+      permanent = r.exit_code >= 2;
+      return message.empty() ? "plugin failed without a message" : message;
+    }
+    if (r.outcome == ProcessResult::Outcome::signaled)
+      return "plugin crashed (" + r.describe() + ")";
+    return "plugin host " + process_failure(r);
+  }
+  if (r.ok()) return "";
+  return process_failure(r);
+}
+
+std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
+  const std::size_t n = plan.nodes.size();
+  enum class State { waiting, running, done };
+  std::vector<State> state(n, State::waiting);
+  std::vector<bool> failed(n, false);
+  std::vector<std::vector<std::string>> skipped(n);   // certificates not to run, per node
+  std::vector<std::string> errors(n);
+  std::vector<int> tries(n, 0);
+  std::vector<std::string> running_hooks;
+  std::vector<DeployOutcome> outcomes;
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::size_t> finished;  // completed by workers, not yet processed
+  std::vector<std::thread> workers;
+  std::size_t running = 0, remaining = n;
+  const std::size_t limit = static_cast<std::size_t>(std::max(1, config_.certhook.max_parallel));
+
+  auto certificates_of = [&](std::size_t i) {
+    std::vector<std::string> out;
+    for (const auto &c : plan.nodes[i].certificates)
+      if (std::find(skipped[i].begin(), skipped[i].end(), c) == skipped[i].end()) out.push_back(c);
+    return out;
+  };
+
+  auto work = [&](std::size_t i, PlanNode node) {
+    const HookConfig *hc = node.config;
+    const int attempts = hc ? std::max(1, hc->retry.attempts) : 1;
+    std::string error;
+    int attempt = 1;
+    for (;; ++attempt) {
+      bool permanent = false;
+      error = run_node_once(node, attempt, permanent);
+      if (error.empty() && hc && hc->verify && !options_.dry_run) {
+        for (const auto &name : node.certificates) {
+          const auto &c = certificates_.at(name);
+          std::string server = hc->verify->server_name.empty()
+                                   ? (c.facts.names.empty() ? name : c.facts.names.front())
+                                   : hc->verify->server_name;
+          std::string why = options_.verifier ? options_.verifier(*hc->verify, server, c.facts.fingerprint)
+                                              : "verification is not available in this build";
+          if (!why.empty()) {
+            error = "verify " + name + ": " + why;
+            break;
+          }
+        }
+      }
+      if (error.empty()) break;
+      spdlog::warn("{}: attempt {}/{} failed: {}", node.hook, attempt, attempts, error);
+      if (permanent || attempt >= attempts) break;
+      std::this_thread::sleep_for(backoff_delay(hc->retry, attempt));
+    }
+    std::lock_guard lock(mutex);
+    errors[i] = error;
+    failed[i] = !error.empty();
+    tries[i] = attempt;
+    finished.push_back(i);
+    changed.notify_all();
+  };
+
+  auto skip_successors = [&](std::size_t i) {
+    // Every later node reachable from i loses the certificates it shares with i.
+    std::vector<bool> reach(n, false);
+    reach[i] = true;
+    for (std::size_t j = i + 1; j < n; ++j) {
+      for (std::size_t d : plan.nodes[j].after) reach[j] = reach[j] || reach[d];
+      if (!reach[j]) continue;
+      for (const auto &c : plan.nodes[i].certificates)
+        if (std::find(plan.nodes[j].certificates.begin(), plan.nodes[j].certificates.end(), c) !=
+            plan.nodes[j].certificates.end())
+          skipped[j].push_back(c);
+    }
+  };
+
+  auto record = [&](std::size_t i) {
+    const auto &node = plan.nodes[i];
+    const ResolvedHook *resolved = node.config ? &hooks_.at(node.hook) : nullptr;
+    for (const auto &name : certificates_of(i)) {
+      outcomes.push_back({name, node.hook, errors[i]});
+      if (options_.dry_run) continue;
+      auto &rec = journals_[name].hooks[node.hook];
+      if (errors[i].empty()) {
+        rec.deployed_fingerprint = certificates_.at(name).facts.fingerprint;
+        rec.config_hash = resolved ? resolved->config_hash : "";
+        rec.attempts = 0;
+        rec.last_error.clear();
+        spdlog::info("{}: {}: deployed {}", name, node.hook, rec.deployed_fingerprint.substr(0, 16));
+      } else {
+        rec.attempts += tries[i];
+        rec.last_error = errors[i];
+        spdlog::error("{}: {}: {}", name, node.hook, errors[i]);
+      }
+      rec.updated = now_utc();
+      journal_store_.save(name, journals_[name], false);
+    }
+    if (!errors[i].empty() && node.config && node.config->stop_on_failure) skip_successors(i);
+  };
+
+  std::unique_lock lock(mutex);
+  while (remaining > 0) {
+    // Process completions.
+    for (std::size_t i : finished) {
+      state[i] = State::done;
+      --running;
+      --remaining;
+      running_hooks.erase(std::find(running_hooks.begin(), running_hooks.end(), plan.nodes[i].hook));
+      record(i);
+    }
+    finished.clear();
+    // Start what is ready.
+    for (std::size_t i = 0; i < n && running < limit; ++i) {
+      if (state[i] != State::waiting) continue;
+      const auto &node = plan.nodes[i];
+      bool ready = std::all_of(node.after.begin(), node.after.end(),
+                               [&](std::size_t d) { return state[d] == State::done; });
+      if (!ready) continue;
+      if (std::find(running_hooks.begin(), running_hooks.end(), node.hook) != running_hooks.end()) continue;
+      auto certs = certificates_of(i);
+      if (certs.empty()) {
+        // Every certificate of this node was skipped by an on_failure = stop predecessor.
+        state[i] = State::done;
+        --remaining;
+        for (const auto &c : node.certificates)
+          outcomes.push_back({c, node.hook, "not run: an earlier hook failed with on_failure = \"stop\""});
+        continue;
+      }
+      bool runs = true;
+      if (options_.dry_run) {
+        const ResolvedHook *resolved = node.config ? &hooks_.at(node.hook) : nullptr;
+        runs = resolved && (resolved->plugin || node.config->dry_run);
+        if (!runs) {
+          spdlog::info("{}: {}: would run (skipped under --dry-run)", join(certs, ", "), node.hook);
+          for (const auto &c : certs) outcomes.push_back({c, node.hook, ""});
+          state[i] = State::done;
+          --remaining;
+          continue;
+        }
+      }
+      PlanNode copy = node;
+      copy.certificates = certs;
+      state[i] = State::running;
+      ++running;
+      running_hooks.push_back(node.hook);
+      workers.emplace_back(work, i, std::move(copy));
+    }
+    if (remaining == 0) break;
+    if (finished.empty()) changed.wait(lock, [&] { return !finished.empty(); });
+  }
+  lock.unlock();
+  for (auto &t : workers) t.join();
+  if (!options_.dry_run) journal_store_.sync();
+  return outcomes;
+}
+
+std::vector<std::string> Deployer::run_phase_scripts(const std::string &phase,
+                                                     const std::vector<HooksDScript> &scripts,
+                                                     const std::vector<std::string> &deployed,
+                                                     const std::vector<std::string> &failed) {
+  std::vector<std::string> errors;
+  if (options_.dry_run) {
+    for (const auto &s : scripts) spdlog::info("{}: would run (skipped under --dry-run)", s.key);
+    return errors;
+  }
+  for (const auto &s : scripts) {
+    ProcessSpec spec;
+    spec.argv = {s.path.string()};
+    spec.env = base_environment(phase, 1);
+    if (phase == "post") {
+      spec.env.push_back("CERTHOOK_DEPLOYED=" + join(deployed));
+      spec.env.push_back("CERTHOOK_FAILED=" + join(failed));
+    }
+    spec.timeout = config_.certhook.hooks_d_timeout;
+    spec.marker = next_marker();
+    const std::string label = s.key;
+    spec.on_line = [&label](std::string_view line) { spdlog::info("{}: {}", label, line); };
+    auto r = run_process(spec);
+    if (!r.ok()) {
+      errors.push_back(s.key + ": " + process_failure(r));
+      spdlog::error("{}: {}", s.key, process_failure(r));
+    }
+  }
+  return errors;
+}
+
+}  // namespace certhook::exec
