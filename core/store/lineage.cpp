@@ -32,12 +32,16 @@ using Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 using PKey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using Names = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES, GENERAL_NAMES_free>>;
 
+constexpr std::string_view begin_marker = "-----BEGIN CERTIFICATE-----";
+constexpr std::string_view end_marker = "-----END CERTIFICATE-----";
+
 [[noreturn]] void fail(const fs::path &p, const std::string &problem, const std::string &fix) {
   throw LineageError(p.string() + ": " + problem + "; " + fix);
 }
 
 // Reads a whole (small) file with plain POSIX calls: this runs once per lineage per run.
-std::string slurp(const fs::path &p) {
+// With `until`, stops reading as soon as the text read so far contains it.
+std::string slurp(const fs::path &p, std::string_view until = {}) {
   int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
@@ -57,6 +61,7 @@ std::string slurp(const fs::path &p) {
     }
     if (n == 0) break;
     out.append(buf.data(), static_cast<std::size_t>(n));
+    if (!until.empty() && out.find(until) != std::string::npos) break;
     if (out.size() > (16u << 20)) {
       ::close(fd);
       fail(p, "larger than 16 MiB, not a PEM file", "point the lineage at the right file");
@@ -135,9 +140,6 @@ bool decode_base64(std::string_view in, std::string &out) {
   return !out.empty();
 }
 
-constexpr std::string_view begin_marker = "-----BEGIN CERTIFICATE-----";
-constexpr std::string_view end_marker = "-----END CERTIFICATE-----";
-
 }  // namespace
 
 LineagePaths locate_lineage(const fs::path &dir) {
@@ -174,7 +176,8 @@ std::string leaf_fingerprint_of_pem(std::string_view pem) {
 }
 
 std::string leaf_fingerprint(const fs::path &cert_pem) {
-  std::string text = slurp(cert_pem);
+  // Reads only up to the end of the first certificate block: one read for a typical cert.pem.
+  std::string text = slurp(cert_pem, end_marker);
   try {
     return leaf_fingerprint_of_pem(text);
   } catch (const LineageError &e) {
