@@ -546,7 +546,9 @@ class Loader {
     h.options.kind = Value::Kind::table;
     h.options.where = h.where;
     if (auto o = get_table(s, t, "options")) h.options = to_value(*o);
-    if (h.type == "exec") load_exec(s.sub("options"), t.get("options") ? t.get("options")->as_table() : nullptr, h);
+    const toml::node *options = t.get("options");
+    if (h.type == "exec" && (!options || options->is_table()))   // a non-table was reported above
+      load_exec(s.sub("options"), options ? options->as_table() : nullptr, h);
   }
 
   void load_verify(const Scope &s, const toml::table &t, HookConfig &h) {
@@ -569,7 +571,10 @@ class Loader {
     }
     if (auto n = get_string(s, t, "server_name")) {
       if (auto p = domain_problem(*n); p && !n->empty())
-        error(s, at(*t.get("server_name")), "server_name", q(*n) + " " + *p);
+        error(s, at(*t.get("server_name")), "server_name", q(*n) + ": " + *p);
+      else if (!n->empty() && (*n)[0] == '*')
+        error(s, at(*t.get("server_name")), "server_name",
+              q(*n) + ": a wildcard cannot be sent as SNI; give one concrete name it covers");
       else
         v.server_name = *n;
     }
