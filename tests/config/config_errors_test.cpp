@@ -424,3 +424,59 @@ TEST(ConfigErrors, MissingFileNamesThePath) {
   EXPECT_EQ(r.fatal[0].where.file, "/nonexistent/certhook.toml");
   EXPECT_NE(r.fatal[0].message.find("no such file"), std::string::npos) << r.fatal[0].message;
 }
+
+TEST(ConfigErrors, TwoSeparateCyclesEachReportedOnce) {
+  auto r = load(R"(
+[[hook]]
+name = "a"
+type = "nginx"
+after = ["b"]
+[[hook]]
+name = "b"
+type = "nginx"
+after = ["a"]
+[[hook]]
+name = "c"
+type = "nginx"
+after = ["c", "a"]
+[[hook]]
+name = "d"
+type = "nginx"
+after = ["a", "b", "c"]
+)");
+  ASSERT_EQ(r.fatal.size(), 2u) << dump(r.fatal);
+  EXPECT_TRUE(has(r.fatal, 8, 10, "hook.a", "ordering cycle: a -> b -> a"));
+  EXPECT_TRUE(has(r.fatal, 12, 10, "hook.c", "ordering cycle: c -> c"));
+}
+
+TEST(ConfigErrors, OrderingWithoutCycleIsFine) {
+  auto r = load(R"(
+[[hook]]
+name = "a"
+type = "nginx"
+before = ["c"]
+[[hook]]
+name = "b"
+type = "nginx"
+after = ["a"]
+before = ["c"]
+[[hook]]
+name = "c"
+type = "nginx"
+)");
+  EXPECT_TRUE(r.all().empty()) << dump(r.all());
+}
+
+TEST(ConfigErrors, VerifyServerNameAndOptionsType) {
+  auto r = load(R"(
+[[hook]]
+name = "x"
+type = "exec"
+options = "command"
+verify = { connect = "127.0.0.1:443", server_name = "*.example.com" }
+)");
+  const auto &e = hook(r, 0).errors;
+  ASSERT_EQ(e.size(), 2u) << dump(e);
+  EXPECT_TRUE(has(e, 4, 11, "hook.x.options", "expected a table, found string"));
+  EXPECT_TRUE(has(e, 5, 53, "hook.x.verify.server_name", "a wildcard cannot be sent as SNI"));
+}
