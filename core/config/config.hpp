@@ -87,7 +87,8 @@ struct CertificateConfig {
   KeyType key_type = KeyType::ecdsa_p256;
   Duration renew_before = std::chrono::hours(24 * 30);
   bool reuse_key = false;
-  SourceLocation where;
+  SourceLocation where;              // the [[certificate]] header
+  SourceLocation source_where;       // the `source` value (the header when absent)
   Diagnostics errors;                // problems confined to this certificate
 };
 
@@ -101,6 +102,8 @@ struct Config {
 
   const HookConfig *find_hook(std::string_view name) const;
   const CertificateConfig *find_certificate(std::string_view name) const;
+  // A path from the file resolved the way the loader does: relative to the file's directory.
+  fs::path resolve(const fs::path &p) const;
 };
 
 struct LoadResult {
@@ -115,6 +118,9 @@ struct LoadResult {
 // Loads and validates `file`. Never throws for bad input: every problem becomes a diagnostic.
 LoadResult load_config(const fs::path &file);
 LoadResult load_config_string(std::string_view toml_text, const fs::path &file_for_messages);
+
+// Sorts diagnostics by file, line and column (stable); those without a line go last.
+void sort_by_location(Diagnostics &ds);
 
 // Name rule for hooks and certificates: [a-z0-9][a-z0-9._-]*, and no "..".
 bool valid_name(std::string_view name);
