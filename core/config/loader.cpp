@@ -752,6 +752,10 @@ LoadResult load_config(const fs::path &file) {
                 "/etc/certhook/certhook.toml.example) or pass --config PATH");
   if (fs::is_directory(st))
     return fail("cannot read the configuration: is a directory; pass the file with --config PATH");
+  if (!fs::is_regular_file(st))
+    return fail("cannot read the configuration: not a regular file; pass the file with --config PATH");
+  if (auto size = fs::file_size(file, ec); !ec && size > (4u << 20))
+    return fail("cannot read the configuration: larger than 4 MiB, not a certhook configuration");
   std::ifstream in(file, std::ios::binary);
   if (!in)
     return fail(std::string("cannot read the configuration: ") + std::strerror(errno) +

@@ -175,3 +175,25 @@ TEST(CheckCli, ExampleConfigIsAccepted) {
   Proc r = run("--config " + (dir / "certhook.toml").string() + " check", true);
   EXPECT_EQ(r.status, 0) << r.out;
 }
+
+TEST(CheckCli, ExecProgramMustExist) {
+  TempDir dir;
+  write_text(dir / "certhook.toml",
+             "[certhook]\nhooks_dir = \"hooks.d\"\n"
+             "[[hook]]\nname = \"abs\"\ntype = \"exec\"\noptions = { command = [\"/nonexistent/copy\"] }\n"
+             "[[hook]]\nname = \"rel\"\ntype = \"exec\"\noptions = { command = [\"bin/copy\"] }\n"
+             "[[hook]]\nname = \"bare\"\ntype = \"exec\"\noptions = { command = [\"no-such-program-x\"] }\n"
+             "[[hook]]\nname = \"fine\"\ntype = \"exec\"\noptions = { command = [\"true\"] }\n");
+  Proc j = run("--json --config " + (dir / "certhook.toml").string() + " check");
+  EXPECT_EQ(j.status, 2) << j.out;
+  auto doc = nlohmann::json::parse(j.out);
+  ASSERT_EQ(doc["errors"].size(), 2u) << j.out;
+  EXPECT_EQ(doc["errors"][0]["line"], 6);
+  EXPECT_EQ(doc["errors"][0]["key"], "hook.abs.options.command");
+  EXPECT_NE(doc["errors"][0]["message"].get<std::string>().find("does not exist"), std::string::npos);
+  EXPECT_EQ(doc["errors"][1]["line"], 10);
+  EXPECT_NE(doc["errors"][1]["message"].get<std::string>().find("relative path"), std::string::npos);
+  ASSERT_EQ(doc["warnings"].size(), 1u) << j.out;
+  EXPECT_EQ(doc["warnings"][0]["line"], 14);
+  EXPECT_NE(doc["warnings"][0]["message"].get<std::string>().find("not found on PATH"), std::string::npos);
+}

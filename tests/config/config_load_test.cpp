@@ -231,6 +231,10 @@ TEST(ConfigLoad, DirectoryInsteadOfFileIsRefused) {
   EXPECT_FALSE(r.config);
   ASSERT_EQ(r.fatal.size(), 1u);
   EXPECT_NE(r.fatal[0].message.find("is a directory"), std::string::npos);
+  r = load_config("/dev/zero");   // would never end if read
+  EXPECT_FALSE(r.config);
+  ASSERT_EQ(r.fatal.size(), 1u);
+  EXPECT_NE(r.fatal[0].message.find("not a regular file"), std::string::npos);
 }
 
 TEST(ConfigNames, ValidName) {
