@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace certhook {
 
@@ -14,7 +15,10 @@ class StateLock {
   static std::optional<StateLock> acquire(const std::filesystem::path &state_dir, bool wait,
                                           const std::string &command, std::string *holder);
   StateLock(StateLock &&other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  StateLock &operator=(StateLock &&) = delete;
+  StateLock &operator=(StateLock &&other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
   StateLock(const StateLock &) = delete;
   ~StateLock();
 
