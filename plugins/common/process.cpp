@@ -4,7 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -132,7 +132,8 @@ CommandResult run_command(const std::vector<std::string> &argv,
   ::fcntl(pipefd[0], F_SETFL, ::fcntl(pipefd[0], F_GETFL) | O_NONBLOCK);
 
   // Read until the child exits (not until EOF: a daemon it starts may hold the pipe forever).
-  int pidfd = ::pidfd_open(pid, 0);
+  // glibc 2.36's <sys/pidfd.h> lacks C linkage for C++; use the system call directly.
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   bool pipe_open = true;
   int status = 0;
   for (;;) {
