@@ -6,10 +6,12 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -96,6 +98,51 @@ bool process_alive(pid_t pid) {
   auto close = line.rfind(')');
   char state = close != std::string::npos && close + 2 < line.size() ? line[close + 2] : '?';
   return state != 'Z' && state != 'X';
+}
+
+namespace {
+bool unix_socket_accepts(const fs::path &socket) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+}  // namespace
+
+std::string unix_socket_exchange(const fs::path &socket, const std::string &text) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket.string().size() >= sizeof addr.sun_path)
+    throw std::runtime_error(socket.string() + ": socket path too long");
+  std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error(socket.string() + ": cannot connect: " + std::strerror(errno));
+  }
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::size_t sent = 0;
+  while (sent < text.size()) {
+    ssize_t n = ::write(fd, text.data() + sent, text.size() - sent);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  ::shutdown(fd, SHUT_WR);  // the master CLI otherwise keeps the connection open
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) { out.append(buf, static_cast<std::size_t>(n)); continue; }
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+  ::close(fd);
+  return out;
 }
 
 // ---- ServerProcess ------------------------------------------------------------------------
@@ -337,11 +384,21 @@ std::vector<std::string> HaproxyServer::command() const {
 }
 
 bool HaproxyServer::ready() const {
-  return fs::exists(admin_socket()) && fs::exists(master_socket());
+  return unix_socket_accepts(admin_socket()) && unix_socket_accepts(master_socket());
+}
+
+void HaproxyServer::reload() const { ::kill(pid(), SIGUSR2); }
+
+std::string HaproxyServer::admin(const std::string &command) const {
+  return unix_socket_exchange(admin_socket(), command + "\n");
+}
+
+std::string HaproxyServer::master(const std::string &command) const {
+  return unix_socket_exchange(master_socket(), command + "\n");
 }
 
 int HaproxyServer::reload_count() const {
-  return count_lines(output_log_, "Reexecuting Master process");
+  return count_lines(output_log_, "Reloading HAProxy");
 }
 
 }  // namespace certhook::test

@@ -35,6 +35,10 @@ bool accepts_connections(std::uint16_t port);
 // Alive and not a zombie.
 bool process_alive(pid_t pid);
 
+// Sends `text` to a Unix stream socket, half-closes, and reads until the peer closes
+// (HAProxy's runtime API: one command per connection). Throws when it cannot connect.
+std::string unix_socket_exchange(const std::filesystem::path &socket, const std::string &text);
+
 class ServerProcess {
  public:
   virtual ~ServerProcess();
@@ -121,8 +125,8 @@ class ApacheServer : public ServerProcess {
 // HAProxy in master-worker mode: `haproxy -W -f DIR/haproxy.cfg -S DIR/master.sock,mode,600`
 // (foreground: pid() is the master), `stats socket DIR/admin.sock mode 600 level admin`, and one
 // frontend `bind 127.0.0.1:PORT ssl crt-list DIR/crt-list.txt` with a line `CERT NAME` per site.
-// reload_count(): "Reexecuting Master process" lines in its output (reloads via SIGUSR2 or the
-// master socket's `reload`).
+// reload_count(): "Reloading HAProxy" lines in its output (reloads via SIGUSR2 or the master
+// socket's `reload`, which keeps the connection open across the re-exec: do not wait for a reply).
 class HaproxyServer : public ServerProcess {
  public:
   explicit HaproxyServer(std::vector<TlsSite> sites);
@@ -130,7 +134,13 @@ class HaproxyServer : public ServerProcess {
   std::filesystem::path master_socket() const { return dir() / "master.sock"; }
   std::filesystem::path crt_list() const { return dir() / "crt-list.txt"; }
   pid_t master_pid() const { return pid(); }
+  // Current and (after a reload, until their connections end) old workers.
   std::vector<pid_t> worker_pids() const { return child_pids(); }
+  // One command on the admin / master socket; returns everything HAProxy answered.
+  std::string admin(const std::string &command) const;
+  std::string master(const std::string &command) const;
+  // Reloads the master-worker (SIGUSR2 to the master; new workers re-read the configuration).
+  void reload() const;
   int reload_count() const override;
 
  protected:
