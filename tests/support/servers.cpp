@@ -119,10 +119,19 @@ std::string unix_socket_exchange(const fs::path &socket, const std::string &text
   if (socket.string().size() >= sizeof addr.sun_path)
     throw std::runtime_error(socket.string() + ": socket path too long");
   std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error(socket.string() + ": cannot connect: " + std::strerror(errno));
+  // HAProxy's master stops listening on its CLI while it (re)loads: retry briefly.
+  int fd = -1;
+  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  for (;;) {
+    fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error(socket.string() + ": socket: " + std::strerror(errno));
+    if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0) break;
+    int err = errno;
+    ::close(fd);
+    bool transient = err == ECONNREFUSED || err == ENOENT || err == EAGAIN;
+    if (!transient || std::chrono::steady_clock::now() >= deadline)
+      throw std::runtime_error(socket.string() + ": cannot connect: " + std::strerror(err));
+    std::this_thread::sleep_for(10ms);
   }
   timeval tv{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -384,7 +393,9 @@ std::vector<std::string> HaproxyServer::command() const {
 }
 
 bool HaproxyServer::ready() const {
-  return unix_socket_accepts(admin_socket()) && unix_socket_accepts(master_socket());
+  // The master prints "Loading success." once the worker is up; its CLI may refuse before.
+  return count_lines(output_log_, "Loading success") > 0 && unix_socket_accepts(admin_socket()) &&
+         unix_socket_accepts(master_socket());
 }
 
 void HaproxyServer::reload() const { ::kill(pid(), SIGUSR2); }
