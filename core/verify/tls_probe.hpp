@@ -18,7 +18,8 @@ struct VerifyError : std::runtime_error {
 
 // One TLS handshake to `connect` ("host:port", "[v6addr]:port") sending `server_name` as SNI
 // (none when empty or an IP literal). Returns the leaf's SHA-256 DER fingerprint, lowercase hex
-// without colons. The whole probe (resolve, connect, handshake) is bounded by `timeout`.
+// without colons. Connect and handshake are bounded by `timeout` (name resolution is not: use
+// an address when that matters).
 // Throws VerifyError (also for a malformed `connect`).
 std::string served_fingerprint(const std::string &connect, const std::string &server_name,
                                Duration timeout);

@@ -1,7 +1,8 @@
 // Real TLS servers for tests: private nginx, Apache and HAProxy instances on 127.0.0.1.
 // Each writes a self-contained configuration into its own short temp dir (pid file, logs, temp
 // paths, sockets all inside it), runs in the foreground as a child of the test (so the test reaps
-// exactly its own process; it also gets SIGTERM should the test die), serves one or more TLS sites
+// exactly its own process; it gets SIGTERM should the test die — or the thread that created it
+// end, so create servers on the test's own thread), serves one or more TLS sites
 // on a free port (one server block / virtual host / crt-list line per SNI name; the first site is
 // the default), and waits until it accepts connections. The destructor stops exactly its own PID:
 // the stop signal, up to 5 s, then SIGKILL (and SIGKILL to any child it left behind).
