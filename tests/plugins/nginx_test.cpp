@@ -124,3 +124,23 @@ TEST_F(NginxPlugin, EmptyReloadCommandIsRefused) {
   EXPECT_NE(r.message.find("reload_command is empty"), std::string::npos) << r.message;
   EXPECT_EQ(server->reload_count(), 0);
 }
+
+TEST_F(NginxPlugin, FailingReloadCommandReportsItsOutputAndStatus) {
+  start(1);
+  auto r = call("nginx", "deploy",
+                options({{"reload_command", {"/bin/sh", "-c", "echo one; echo reload refused >&2; exit 3"}}}));
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_NE(r.message.find("exited with status 3: one | reload refused"), std::string::npos)
+      << r.message;
+}
+
+// A command that leaves a background process holding its output pipe (as a daemon it starts
+// would) must not hold up the hook: the call ends when the command itself exits.
+TEST_F(NginxPlugin, ABackgroundProcessHoldingTheOutputDoesNotStallTheHook) {
+  start(1);
+  const auto marker = work / "background-finished";
+  const std::string script = "(sleep 5; touch " + marker.string() + ") & echo started";
+  auto r = call("nginx", "deploy", options({{"reload_command", {"/bin/sh", "-c", script}}}));
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the hook waited for the background process";
+}
