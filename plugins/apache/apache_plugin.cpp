@@ -25,11 +25,15 @@
 #include <thread>
 #include <vector>
 
+#include "plugin_util.hpp"
 #include "process.hpp"
 
 namespace {
 
 using certhook::plugins::CommandResult;
+using certhook::plugins::certificate_list;
+using certhook::plugins::guarded;
+using certhook::plugins::read_list;
 using certhook::plugins::command_text;
 using certhook::plugins::describe_outcome;
 using certhook::plugins::one_line;
@@ -85,17 +89,6 @@ struct Failure {
 certhook_status finish(certhook_context *ctx, certhook_status status, const std::string &message) {
   host->set_message(ctx, message.c_str());
   return status;
-}
-
-bool read_list(certhook_context *ctx, const char *key, std::vector<std::string> &out) {
-  size_t n = 0;
-  if (!host->option_list_size(ctx, key, &n)) return false;
-  out.clear();
-  for (size_t i = 0; i < n; ++i) {
-    const char *item = host->option_list_item(ctx, key, i);
-    out.emplace_back(item ? item : "");
-  }
-  return true;
 }
 
 Failure command_failure(const std::string &what, const std::vector<std::string> &argv,
@@ -234,17 +227,6 @@ bool locate_runtime_files(Apache &a, Failure *failure) {
   return true;
 }
 
-std::string certificate_list(const certhook_deploy_event *event) {
-  std::string names;
-  for (size_t i = 0; event && i < event->certificate_count; ++i) {
-    const certhook_certificate *c = event->certificates[i];
-    if (!c || !c->name) continue;
-    if (i == 5) return names + ", ... (" + std::to_string(event->certificate_count) + " in all)";
-    names += (names.empty() ? "" : ", ") + std::string(c->name);
-  }
-  return names.empty() ? "no certificates" : names;
-}
-
 certhook_status deploy(Apache a, certhook_context *ctx, const certhook_deploy_event *event) {
   Failure f{CERTHOOK_OK, {}};
   if (!test_config(a, &f) || !locate_runtime_files(a, &f)) return finish(ctx, f.status, f.message);
@@ -298,19 +280,8 @@ certhook_status deploy(Apache a, certhook_context *ctx, const certhook_deploy_ev
   return finish(ctx, CERTHOOK_OK, msg);
 }
 
-certhook_status guarded(certhook_context *ctx, const char *call, auto &&body) noexcept {
-  try {
-    return body();
-  } catch (const std::exception &e) {
-    host->set_message(ctx, (std::string("apache: ") + call + ": " + e.what()).c_str());
-  } catch (...) {
-    host->set_message(ctx, (std::string("apache: ") + call + ": unexpected error").c_str());
-  }
-  return CERTHOOK_FAILED;
-}
-
 certhook_status apache_create(certhook_context *ctx, void **instance) {
-  return guarded(ctx, "create", [&] {
+  return guarded(host, ctx, "apache", "create", [&] {
     auto a = std::make_unique<Apache>();
     const char *s = nullptr;
     if (host->option_string(ctx, "binary", &s)) a->binary = s;
@@ -318,7 +289,7 @@ certhook_status apache_create(certhook_context *ctx, void **instance) {
       return finish(ctx, CERTHOOK_PERMANENT,
                     "apache: option binary is empty; remove it (default \"apachectl\") or give a "
                     "path");
-    read_list(ctx, "args", a->args);
+    read_list(host, ctx, "args", a->args);
     size_t n = 0;
     if (host->option_table_size(ctx, "env", &n))
       for (size_t i = 0; i < n; ++i) {
@@ -328,7 +299,7 @@ certhook_status apache_create(certhook_context *ctx, void **instance) {
       }
     int b = 1;
     if (host->option_bool(ctx, "test_config", &b)) a->test_config = b != 0;
-    if (read_list(ctx, "reload_command", a->reload_command) &&
+    if (read_list(host, ctx, "reload_command", a->reload_command) &&
         (a->reload_command.empty() || a->reload_command[0].empty()))
       return finish(ctx, CERTHOOK_PERMANENT,
                     "apache: option reload_command is empty; remove it (default `apachectl ARGS "
@@ -349,7 +320,7 @@ certhook_status apache_create(certhook_context *ctx, void **instance) {
 
 certhook_status apache_preflight(void *instance, certhook_context *ctx,
                                  const certhook_deploy_event *) {
-  return guarded(ctx, "preflight", [&] {
+  return guarded(host, ctx, "apache", "preflight", [&] {
     const Apache &a = *static_cast<Apache *>(instance);
     Failure f{CERTHOOK_OK, {}};
     if (!test_config(a, &f)) return finish(ctx, f.status, f.message);
@@ -362,7 +333,7 @@ certhook_status apache_preflight(void *instance, certhook_context *ctx,
 certhook_status apache_deploy(void *instance, certhook_context *ctx,
                               const certhook_deploy_event *event) {
   if (event && event->dry_run) return apache_preflight(instance, ctx, event);
-  return guarded(ctx, "deploy",
+  return guarded(host, ctx, "apache", "deploy",
                  [&] { return deploy(*static_cast<Apache *>(instance), ctx, event); });
 }
 

@@ -12,11 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "plugin_util.hpp"
 #include "process.hpp"
 
 namespace {
 
 using certhook::plugins::CommandResult;
+using certhook::plugins::certificate_list;
+using certhook::plugins::guarded;
+using certhook::plugins::read_list;
 using certhook::plugins::command_text;
 using certhook::plugins::describe_outcome;
 using certhook::plugins::one_line;
@@ -55,17 +59,6 @@ certhook_status finish(certhook_context *ctx, certhook_status status, const std:
   return status;
 }
 
-bool read_list(certhook_context *ctx, const char *key, std::vector<std::string> &out) {
-  size_t n = 0;
-  if (!host->option_list_size(ctx, key, &n)) return false;
-  out.clear();
-  for (size_t i = 0; i < n; ++i) {
-    const char *item = host->option_list_item(ctx, key, i);
-    out.emplace_back(item ? item : "");
-  }
-  return true;
-}
-
 // A command that cannot start will not start on a retry either: permanent. Anything else that
 // failed (non-zero exit, signal) is worth retrying.
 certhook_status status_of(const CommandResult &r) {
@@ -94,40 +87,18 @@ bool test_config(const Nginx &n, certhook_context *ctx, certhook_status *status)
   return false;
 }
 
-std::string certificate_list(const certhook_deploy_event *event) {
-  std::string names;
-  for (size_t i = 0; event && i < event->certificate_count; ++i) {
-    const certhook_certificate *c = event->certificates[i];
-    if (!c || !c->name) continue;
-    if (i == 5) return names + ", ... (" + std::to_string(event->certificate_count) + " in all)";
-    names += (names.empty() ? "" : ", ") + std::string(c->name);
-  }
-  return names.empty() ? "no certificates" : names;
-}
-
-certhook_status guarded(certhook_context *ctx, const char *call, auto &&body) noexcept {
-  try {
-    return body();
-  } catch (const std::exception &e) {
-    host->set_message(ctx, (std::string("nginx: ") + call + ": " + e.what()).c_str());
-  } catch (...) {
-    host->set_message(ctx, (std::string("nginx: ") + call + ": unexpected error").c_str());
-  }
-  return CERTHOOK_FAILED;
-}
-
 certhook_status nginx_create(certhook_context *ctx, void **instance) {
-  return guarded(ctx, "create", [&] {
+  return guarded(host, ctx, "nginx", "create", [&] {
     auto n = std::make_unique<Nginx>();
     const char *s = nullptr;
     if (host->option_string(ctx, "binary", &s)) n->binary = s;
     if (n->binary.empty())
       return finish(ctx, CERTHOOK_PERMANENT,
                     "nginx: option binary is empty; remove it (default \"nginx\") or give a path");
-    read_list(ctx, "args", n->args);
+    read_list(host, ctx, "args", n->args);
     int b = 1;
     if (host->option_bool(ctx, "test_config", &b)) n->test_config = b != 0;
-    if (read_list(ctx, "reload_command", n->reload_command) &&
+    if (read_list(host, ctx, "reload_command", n->reload_command) &&
         (n->reload_command.empty() || n->reload_command[0].empty()))
       return finish(ctx, CERTHOOK_PERMANENT,
                     "nginx: option reload_command is empty; remove it (default `nginx ARGS -s "
@@ -139,7 +110,7 @@ certhook_status nginx_create(certhook_context *ctx, void **instance) {
 
 certhook_status nginx_preflight(void *instance, certhook_context *ctx,
                                 const certhook_deploy_event *) {
-  return guarded(ctx, "preflight", [&] {
+  return guarded(host, ctx, "nginx", "preflight", [&] {
     const Nginx &n = *static_cast<Nginx *>(instance);
     certhook_status status = CERTHOOK_OK;
     if (!test_config(n, ctx, &status)) return status;
@@ -152,7 +123,7 @@ certhook_status nginx_preflight(void *instance, certhook_context *ctx,
 certhook_status nginx_deploy(void *instance, certhook_context *ctx,
                              const certhook_deploy_event *event) {
   if (event && event->dry_run) return nginx_preflight(instance, ctx, event);
-  return guarded(ctx, "deploy", [&] {
+  return guarded(host, ctx, "nginx", "deploy", [&] {
     const Nginx &n = *static_cast<Nginx *>(instance);
     certhook_status status = CERTHOOK_OK;
     if (!test_config(n, ctx, &status)) return status;
