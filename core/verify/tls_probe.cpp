@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -143,6 +145,35 @@ std::string openssl_errors() {
   return out;
 }
 
+// OpenSSL writes with write(2): a server that resets the connection would raise SIGPIPE, which
+// kills a process that has not ignored it. Block it on this thread for the probe and consume one
+// raised meanwhile, restoring the caller's mask afterwards.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeGuard() {
+    if (!was_pending_) {
+      timespec zero{0, 0};
+      while (sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard &) = delete;
+  SigpipeGuard &operator=(const SigpipeGuard &) = delete;
+
+ private:
+  sigset_t pipe_{}, old_{};
+  bool was_pending_ = false;
+};
+
 struct CtxFree { void operator()(SSL_CTX *c) const { SSL_CTX_free(c); } };
 struct SslFree { void operator()(SSL *s) const { SSL_free(s); } };
 struct X509Free { void operator()(X509 *x) const { X509_free(x); } };
@@ -163,6 +194,7 @@ std::string probe(SSL_CTX *ctx, const Endpoint &ep, const std::string &server_na
                   Duration timeout) {
   if (timeout < Duration(1)) timeout = Duration(1);
   const auto deadline = Clock::now() + timeout;
+  SigpipeGuard no_sigpipe;
   Fd fd = connect_tcp(ep, deadline, timeout);
   ERR_clear_error();
   std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx));
