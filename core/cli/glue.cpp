@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "util/crypto.hpp"
+#include "verify/tls_probe.hpp"
 
 namespace certhook::cli {
 
@@ -35,7 +36,12 @@ void acme_step(Engine &, const ReconcileRequest &, const std::vector<const Certi
                std::map<std::string, CertificateJournal> &, Journal &,
                const std::vector<HooksDScript> &, ReconcileReport &) {}
 
-exec::Verifier make_verifier() { return nullptr; }
+exec::Verifier make_verifier() {
+  return [](const VerifySettings &v, const std::string &server_name, const std::string &fingerprint) {
+    VerifyOutcome outcome = wait_for_fingerprint(v.connect, server_name, fingerprint, v.timeout);
+    return outcome.ok ? std::string() : outcome.message;
+  };
+}
 
 std::string state_marker(const std::filesystem::path &state_dir) {
   std::error_code ec;

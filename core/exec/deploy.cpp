@@ -251,7 +251,7 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
           std::string why = options_.verifier ? options_.verifier(*hc->verify, server, c.facts.fingerprint)
                                               : "verification is not available in this build";
           if (!why.empty()) {
-            error = "verify " + name + ": " + why;
+            error = why + " (certificate " + name + ")";
             break;
           }
         }
