@@ -193,3 +193,11 @@ TEST(PluginHost, BadRequestIsRefused) {
   EXPECT_EQ(result["status"], "refused");
   EXPECT_NE(result["message"].get<std::string>().find(": bad request: "), std::string::npos);
 }
+
+TEST(PluginHost, ExceptionEscapingTheCAbiIsCaughtAndReported) {
+  TempDir dir;
+  Call c = call("escape", "deploy", test::request({}), dir);
+  EXPECT_EQ(c.run.exit_code, 1) << c.run.err;
+  EXPECT_EQ(c.result["status"], "failed");
+  EXPECT_EQ(c.result["message"], "exception escaped the plugin: thrown across the C ABI");
+}
