@@ -343,8 +343,12 @@ TypedOptions type_options(const HookConfig &hook, const PluginInfo &plugin, cons
   return result;
 }
 
+Diagnostics check_plugins(const Config &config) {
+  return check_plugin_hooks(config, discover_plugins(config.certhook, config.certhook.state_dir));
+}
+
 Diagnostics check_plugin_hooks(const Config &config, const Catalog &catalog) {
-  Diagnostics out;
+  Diagnostics out = catalog.problems;
   const std::vector<std::string> names = catalog.names();
   for (const HookConfig &hook : config.hooks) {
     if (hook.type == "exec") continue;

@@ -27,9 +27,12 @@ struct TypedOptions {
 // directory. Unknown keys get a "did you mean"; missing required keys are reported at the hook.
 TypedOptions type_options(const HookConfig &hook, const PluginInfo &plugin, const fs::path &config_file);
 
-// For `certhook check`: every hook whose type is not "exec" is checked against the catalog:
-// unknown types ("unknown hook type ... (installed plugins: ...)" with a suggestion) and options.
+// For `certhook check`: the catalog's own problems (refused plugins, duplicates, pins), then every
+// hook whose type is not "exec" checked against the catalog: unknown types ("unknown hook type
+// ... (installed plugins: ...)" with a suggestion) and options.
 Diagnostics check_plugin_hooks(const Config &config, const Catalog &catalog);
+// discover_plugins(config.certhook, config.certhook.state_dir), then check_plugin_hooks.
+Diagnostics check_plugins(const Config &config);
 
 // A copy of typed options (or a raw options object) with the value of every secret option
 // replaced by "********", for plan/status/--json output and logs.

@@ -7,7 +7,8 @@
 # and linked against certhook::sdk. C++ sources get at least C++17 (the C++ wrapper needs it).
 #
 # INSTALL installs the module into INSTALL_DIR, by default the certhook plugin dir
-# (${CERTHOOK_PLUGIN_INSTALL_DIR} in the certhook tree, else <libdir>/certhook/plugins).
+# (${CERTHOOK_PLUGIN_INSTALL_DIR} in the certhook tree, else lib/certhook/plugins under the
+# install prefix, matching certhook's default plugin_dirs /usr/lib/certhook/plugins).
 #
 # Works in the certhook source tree (sdk/CMakeLists.txt includes this file) and from an
 # installed SDK (find_package(certhook-sdk) includes it too).
@@ -50,8 +51,7 @@ function(certhook_add_plugin target)
       set(dir "${CERTHOOK_PLUGIN_INSTALL_DIR}")
     endif()
     if(NOT dir)
-      include(GNUInstallDirs)
-      set(dir "${CMAKE_INSTALL_LIBDIR}/certhook/plugins")
+      set(dir "lib/certhook/plugins")   # certhook's default plugin_dirs is /usr/lib/certhook/plugins
     endif()
     install(TARGETS ${target} LIBRARY DESTINATION "${dir}"
             PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)

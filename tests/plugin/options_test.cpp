@@ -203,8 +203,10 @@ TEST(PluginOptions, CheckPluginHooksFlagsUnknownTypesWithASuggestion) {
   far.type = "zzzzzzzz";
   HookConfig rec = hook(table({{"count", str("x", 31)}}, 30));
   config.hooks = {typo, exec, far, rec};
+  catalog.problems.push_back(Diagnostic{{"/usr/lib/certhook/plugins/x.so"}, "", "not a shared library"});
   auto ds = check_plugin_hooks(config, catalog);
   EXPECT_EQ(lines(ds), (std::vector<std::string>{
+                           "/usr/lib/certhook/plugins/x.so: not a shared library",
                            conf + ":10:1: hook.reload.type: unknown hook type \"ngnix\" (installed plugins: nginx, "
                                   "recorder); did you mean \"nginx\"?",
                            conf + ":10:1: hook.reload.type: unknown hook type \"zzzzzzzz\" (installed plugins: "
