@@ -12,6 +12,7 @@
 
 #include "plugin/host_process.hpp"
 #include "plugin/pins.hpp"
+#include "util/duration.hpp"
 #include "util/permissions.hpp"
 
 namespace certhook {
@@ -113,9 +114,8 @@ PluginInfo describe_plugin(const fs::path &file, std::chrono::milliseconds timeo
   CapturedRun run = run_captured({host.string(), "describe", file.string()}, timeout);
   if (!run.started) throw std::runtime_error(file.string() + ": cannot describe: " + run.error);
   if (run.timed_out)
-    throw std::runtime_error(file.string() + ": the plugin did not load within " +
-                             std::to_string(timeout.count() / 1000) +
-                             "s (its entry point hangs); fix or remove the plugin");
+    throw std::runtime_error(file.string() + ": the plugin did not load within " + format_duration(timeout) +
+                             " (its entry point hangs); fix or remove the plugin");
   if (run.signal)
     throw std::runtime_error(file.string() + ": the plugin crashed while loading (" +
                              strsignal(run.signal) + "); fix or remove the plugin");

@@ -156,3 +156,22 @@ TEST_F(CatalogTest, HostPathComesFromTheEnvironment) {
       << problem_for(c, plugins / "hello.so");
   ::setenv("CERTHOOK_PLUGIN_HOST", CERTHOOK_PLUGIN_HOST_BINARY, 1);
 }
+
+TEST_F(CatalogTest, PluginCrashingWhileLoadingIsRefused) {
+  auto crash = add("entry_crash");
+  add("hello");
+  Catalog c = discover_plugins(settings, state);
+  EXPECT_EQ(c.names(), std::vector<std::string>{"hello"});
+  EXPECT_EQ(problem_for(c, crash), "the plugin crashed while loading (Segmentation fault); fix or remove the plugin");
+}
+
+TEST_F(CatalogTest, PluginHangingWhileLoadingIsKilledAtTheTimeout) {
+  try {
+    describe_plugin(fixture("entry_hang"), std::chrono::milliseconds(300));
+    FAIL() << "expected a refusal";
+  } catch (const std::runtime_error &e) {
+    EXPECT_EQ(std::string(e.what()), fixture("entry_hang").string() +
+                                         ": the plugin did not load within 300ms (its entry point hangs); fix or "
+                                         "remove the plugin");
+  }
+}
