@@ -4,6 +4,7 @@
 //   bench_plugin_overhead [CALLS]     (default 500 each)
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,7 +23,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double spawn_wait_us(const std::vector<std::string> &argv) {
+struct Sample {
+  double wall_us;   // spawn to reaped, as certhook's executor sees it
+  double cpu_us;    // the child's user + system time (wait4): far less sensitive to machine load
+};
+
+Sample spawn_wait(const std::vector<std::string> &argv) {
   std::vector<char *> args;
   for (const auto &a : argv) args.push_back(const_cast<char *>(a.c_str()));
   args.push_back(nullptr);
@@ -36,15 +42,25 @@ double spawn_wait_us(const std::vector<std::string> &argv) {
     std::exit(1);
   }
   int status = 0;
-  waitpid(pid, &status, 0);
+  struct rusage ru {};
+  wait4(pid, &status, 0, &ru);
   auto us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+  auto tv_us = [](const timeval &t) { return t.tv_sec * 1e6 + t.tv_usec; };
   posix_spawn_file_actions_destroy(&fa);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::fprintf(stderr, "bench: %s failed (status %d)\n", args[0], status);
     std::exit(1);
   }
-  return us;
+  return {us, tv_us(ru.ru_utime) + tv_us(ru.ru_stime)};
 }
+
+struct Series {
+  std::vector<double> wall, cpu;
+  void add(const Sample &s) {
+    wall.push_back(s.wall_us);
+    cpu.push_back(s.cpu_us);
+  }
+};
 
 struct Stats {
   double mean, median, p95;
@@ -73,28 +89,37 @@ int main(int argc, char **argv) {
   const std::vector<std::string> cpp_argv = {host, "call", NOOP_CPP_PLUGIN, "deploy", request.string(), result.string()};
   // Breakdown: the host loading the plugin and printing its descriptor, without request/result files.
   const std::vector<std::string> describe_argv = {host, "describe", plugin};
-  // Warm up both (page cache, dynamic loader caches).
-  for (int i = 0; i < 20; ++i) {
-    spawn_wait_us(exec_argv);
-    spawn_wait_us(plugin_argv);
-    spawn_wait_us(cpp_argv);
-  }
-  std::vector<double> exec_us, plugin_us, describe_us, cpp_us;
-  const int block = 25;
-  for (int done = 0; done < calls; done += block) {
-    for (int i = 0; i < block && done + i < calls; ++i) exec_us.push_back(spawn_wait_us(exec_argv));
-    for (int i = 0; i < block && done + i < calls; ++i) plugin_us.push_back(spawn_wait_us(plugin_argv));
-    for (int i = 0; i < block && done + i < calls; ++i) describe_us.push_back(spawn_wait_us(describe_argv));
-    for (int i = 0; i < block && done + i < calls; ++i) cpp_us.push_back(spawn_wait_us(cpp_argv));
-  }
+  struct Kind {
+    const char *label;
+    std::vector<std::string> argv;
+    Series series;
+  };
+  std::vector<Kind> kinds = {
+      {"exec /bin/true", exec_argv, {}},
+      {"plugin host, C noop", plugin_argv, {}},
+      {"  of which describe", describe_argv, {}},
+      {"plugin host, C++ noop", cpp_argv, {}},
+  };
+  for (int i = 0; i < 20; ++i)  // warm up (page cache, loader caches)
+    for (auto &k : kinds) spawn_wait(k.argv);
+  const int block = 25;   // interleaved in blocks so that machine noise hits every kind
+  for (int done = 0; done < calls; done += block)
+    for (auto &k : kinds)
+      for (int i = 0; i < block && done + i < calls; ++i) k.series.add(spawn_wait(k.argv));
   std::filesystem::remove_all(dir);
-  Stats e = stats(exec_us), p = stats(plugin_us), d = stats(describe_us), c = stats(cpp_us);
-  std::printf("calls per kind:        %d\n", calls);
-  std::printf("exec /bin/true:        mean %8.1f us  median %8.1f us  p95 %8.1f us\n", e.mean, e.median, e.p95);
-  std::printf("plugin host (noop.so): mean %8.1f us  median %8.1f us  p95 %8.1f us\n", p.mean, p.median, p.p95);
-  std::printf("  of which describe:    mean %8.1f us  median %8.1f us  p95 %8.1f us\n", d.mean, d.median, d.p95);
-  std::printf("plugin host (C++ noop): mean %7.1f us  median %8.1f us  p95 %8.1f us\n", c.mean, c.median, c.p95);
-  std::printf("ratio plugin/exec:     mean %.2fx  median %.2fx  (target <= 3x)\n", p.mean / e.mean, p.median / e.median);
-  std::printf("ratio C++ plugin/exec: mean %.2fx  median %.2fx\n", c.mean / e.mean, c.median / e.median);
+
+  std::printf("calls per kind: %d\n", calls);
+  std::printf("%-24s %12s %12s %12s %12s\n", "", "wall mean", "wall median", "wall p95", "cpu median");
+  std::vector<Stats> wall, cpu;
+  for (auto &k : kinds) {
+    wall.push_back(stats(k.series.wall));
+    cpu.push_back(stats(k.series.cpu));
+    std::printf("%-24s %9.0f us %9.0f us %9.0f us %9.0f us\n", k.label, wall.back().mean, wall.back().median,
+                wall.back().p95, cpu.back().median);
+  }
+  std::printf("ratio C noop plugin / exec:   wall median %.2fx  cpu median %.2fx  (target <= 3x)\n",
+              wall[1].median / wall[0].median, cpu[1].median / cpu[0].median);
+  std::printf("ratio C++ noop plugin / exec: wall median %.2fx  cpu median %.2fx\n",
+              wall[3].median / wall[0].median, cpu[3].median / cpu[0].median);
   return 0;
 }

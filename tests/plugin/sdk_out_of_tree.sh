@@ -24,7 +24,7 @@ plugin="$work/build/hello.so"
 test -f "$plugin" || { echo "hello.so not built (expected no lib prefix)"; ls "$work/build"; exit 1; }
 
 # Only the entry symbol is exported (hidden visibility).
-exported="$(nm -D --defined-only "$plugin" | awk '$2 ~ /^[TDBR]$/ {print $3}' | sort | tr '\n' ' ')"
+exported="$(nm -D --defined-only "$plugin" | awk '$2 ~ /^[TDBRWVu]$/ {print $3}' | sort | tr '\n' ' ')"
 [ "$exported" = "certhook_plugin_entry " ] || { echo "unexpected exported symbols: $exported"; exit 1; }
 
 describe="$("$host" describe "$plugin")"
