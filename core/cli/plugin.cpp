@@ -3,7 +3,14 @@
 // Needs from the configuration only [certhook] plugin_dirs and state_dir. Until the full loader
 // (config/config.hpp load_config) is on main this file reads just those two keys with toml++
 // (read_plugin_settings below); switching to load_config() later changes only that function.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <toml++/toml.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <iomanip>
 #include <iostream>
@@ -87,7 +94,9 @@ nlohmann::json option_json(const OptionSpec &o) {
           {"type", to_string(o.type)},
           {"required", o.required},
           {"secret", o.secret},
-          {"default", o.default_value ? nlohmann::json(*o.default_value) : nlohmann::json()},
+          {"default", !o.default_value ? nlohmann::json()
+                      : o.secret     ? nlohmann::json(std::string(redacted_text))
+                                     : nlohmann::json(*o.default_value)},
           {"help", o.help}};
 }
 
@@ -186,10 +195,32 @@ int info(const GlobalOptions &g, const PluginSettings &s, const std::string &nam
   std::vector<std::vector<std::string>> rows = {{"KEY", "TYPE", "REQUIRED", "DEFAULT", "SECRET", "HELP"}};
   for (const auto &o : p->options)
     rows.push_back({o.key, to_string(o.type), o.required ? "yes" : "no",
-                    o.default_value ? *o.default_value : "-", o.secret ? "yes" : "no", o.help});
+                    !o.default_value ? std::string("-") : o.secret ? std::string(redacted_text) : *o.default_value,
+                    o.secret ? "yes" : "no", o.help});
   std::cout << "options:\n";
   print_table(rows);
   return exit_ok;
+}
+
+// STATE/lock, flock()ed while install changes state (DESIGN §2), released at exit.
+// Empty when taken; else the problem.
+std::string lock_state(const GlobalOptions &g, const fs::path &state_dir) {
+  std::error_code ec;
+  fs::create_directories(state_dir, ec);
+  if (ec) return state_dir.string() + ": cannot create: " + ec.message();
+  const fs::path lock = state_dir / "lock";
+  int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return lock.string() + ": cannot open: " + std::strerror(errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return {};   // fd stays open: held until exit
+  if (errno != EWOULDBLOCK) return lock.string() + ": cannot lock: " + std::strerror(errno);
+  if (g.no_wait) {
+    ::close(fd);
+    return lock.string() + ": another certhook holds the state lock; try again when it is done";
+  }
+  std::cerr << "certhook: plugin: waiting for another certhook to release " << lock.string() << '\n';
+  while (::flock(fd, LOCK_EX) != 0)
+    if (errno != EINTR) return lock.string() + ": cannot lock: " + std::strerror(errno);
+  return {};
 }
 
 int install(const GlobalOptions &g, const PluginSettings &s, const fs::path &source) {
@@ -217,6 +248,8 @@ int install(const GlobalOptions &g, const PluginSettings &s, const fs::path &sou
   if (auto problem = unsafe_permissions(dir)) return fail(g, exit_failed, *problem + " (nothing installed)");
   const fs::path dest = dir / (source.extension() == ".so" ? source.filename().string() : info.name + ".so");
 
+  if (auto problem = lock_state(g, s.global.state_dir); !problem.empty())
+    return fail(g, exit_failed, problem + " (nothing installed)");
   // 2. Refuse a clash with another installed file.
   Catalog catalog = discover_plugins(s.global, s.global.state_dir);
   const std::string dest_key = pin_key(dest);

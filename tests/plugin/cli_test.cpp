@@ -2,7 +2,10 @@
 // These need only [certhook] plugin_dirs and state_dir, which `certhook plugin` reads itself;
 // none of them needs the full config loader.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -86,7 +89,8 @@ TEST_F(PluginCli, InfoShowsTheSchema) {
   EXPECT_TRUE(contains(r.out, "record  path         yes       -               no      file every call is appended to\n"))
       << r.out;
   EXPECT_TRUE(contains(r.out, "wait    duration     no        \"1m30s\"         no      a duration\n")) << r.out;
-  EXPECT_TRUE(contains(r.out, "token   string       no        -               yes     a secret\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "token   string       no        ********        yes     a secret\n")) << r.out;
+  EXPECT_FALSE(contains(r.out, "tok-default")) << r.out;
 
   CapturedRun json = certhook({"--json", "plugin", "info", "recorder"});
   auto j = nlohmann::json::parse(json.out);
@@ -178,4 +182,27 @@ TEST_F(PluginCli, ConfigProblemsAreUsageErrors) {
   r = certhook({"plugin", "list"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.err, "no such config file")) << r.err;
+}
+
+TEST_F(PluginCli, InstallWithNoWaitRefusesWhileTheStateLockIsHeld) {
+  fs::create_directories(state);
+  int fd = ::open((state / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  CapturedRun r = certhook({"--no-wait", "plugin", "install", fixture("hello").string()});
+  ::close(fd);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "another certhook holds the state lock")) << r.err;
+  EXPECT_FALSE(fs::exists(plugins / "hello.so"));
+  EXPECT_EQ(certhook({"--no-wait", "plugin", "install", fixture("hello").string()}).exit_code, 0);
+}
+
+TEST_F(PluginCli, SecretDefaultsAreNotShown) {
+  ASSERT_EQ(certhook({"plugin", "install", fixture("recorder").string()}).exit_code, 0);
+  // recorder's secret option `token` has the default "tok-default".
+  CapturedRun r = certhook({"--json", "plugin", "info", "recorder"});
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["options"][7]["secret"], true);
+  EXPECT_EQ(j["options"][7]["default"], "********");
+  EXPECT_FALSE(contains(r.out, "tok-default")) << r.out;
 }

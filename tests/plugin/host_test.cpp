@@ -88,7 +88,7 @@ TEST(PluginHost, DescribesWrapperPluginSchema) {
   EXPECT_EQ(j["options"][3]["default"], "\"1m30s\"");
   EXPECT_EQ(j["options"][5]["type"], "string list");
   EXPECT_EQ(j["options"][7]["secret"], true);
-  EXPECT_TRUE(j["options"][7]["default"].is_null());
+  EXPECT_EQ(j["options"][7]["default"], "\"tok-default\"");
 }
 
 TEST(PluginHost, SegfaultInDeployKillsOnlyTheHost) {
