@@ -370,6 +370,25 @@ Diagnostics check_plugin_hooks(const Config &config, const Catalog &catalog) {
   return out;
 }
 
+ResolvedPluginHook resolve_plugin_hook(const HookConfig &hook, const Catalog &catalog,
+                                       const fs::path &config_file) {
+  ResolvedPluginHook r;
+  r.plugin = catalog.find(hook.type);
+  if (!r.plugin) {
+    Config one;
+    one.file = config_file;
+    one.hooks = {hook};
+    Catalog without_problems = catalog;
+    without_problems.problems.clear();
+    for (const auto &d : check_plugin_hooks(one, without_problems)) r.errors.push_back(d.to_string());
+    return r;
+  }
+  TypedOptions typed_options = type_options(hook, *r.plugin, config_file);
+  for (const auto &d : typed_options.problems) r.errors.push_back(d.to_string());
+  r.options = std::move(typed_options.options);
+  return r;
+}
+
 nlohmann::json redact(const nlohmann::json &options, const std::vector<OptionSpec> &schema) {
   nlohmann::json out = options;
   if (!out.is_object()) return out;

@@ -34,6 +34,17 @@ Diagnostics check_plugin_hooks(const Config &config, const Catalog &catalog);
 // discover_plugins(config.certhook, config.certhook.state_dir), then check_plugin_hooks.
 Diagnostics check_plugins(const Config &config);
 
+// What the executor needs to run a plugin hook: the plugin (null when the type is unknown or
+// refused), the typed options for the host's request, and every problem as a full message
+// ("file:line:column: key: message"). Empty `errors`: the hook can run.
+struct ResolvedPluginHook {
+  const PluginInfo *plugin = nullptr;
+  nlohmann::json options = nlohmann::json::object();   // may hold secrets: redact() before showing
+  std::vector<std::string> errors;
+};
+ResolvedPluginHook resolve_plugin_hook(const HookConfig &hook, const Catalog &catalog,
+                                       const fs::path &config_file);
+
 // A copy of typed options (or a raw options object) with the value of every secret option
 // replaced by "********", for plan/status/--json output and logs.
 nlohmann::json redact(const nlohmann::json &options, const std::vector<OptionSpec> &schema);

@@ -221,3 +221,23 @@ TEST(PluginOptions, ClosestName) {
   EXPECT_EQ(closest_name("tset_config", {"binary", "test_config"}), "test_config");
   EXPECT_EQ(closest_name("xyz", {"binary", "test_config"}), std::nullopt);
 }
+
+TEST(PluginOptions, ResolvePluginHookForTheExecutor) {
+  Catalog catalog;
+  catalog.plugins = {recorder()};
+  auto ok = resolve_plugin_hook(hook(table({{"record", str("rec.txt", 14)}}, 13)), catalog, conf);
+  ASSERT_NE(ok.plugin, nullptr);
+  EXPECT_TRUE(ok.errors.empty());
+  EXPECT_EQ(ok.options["record"], "/etc/certhook/rec.txt");
+  EXPECT_EQ(ok.options["wait"], 90000);
+
+  auto bad = resolve_plugin_hook(hook(table({{"count", str("x", 14)}}, 13)), catalog, conf);
+  EXPECT_EQ(bad.errors.size(), 2u);
+
+  HookConfig unknown = hook(table({}, 0));
+  unknown.type = "recordr";
+  auto missing = resolve_plugin_hook(unknown, catalog, conf);
+  EXPECT_EQ(missing.plugin, nullptr);
+  EXPECT_EQ(missing.errors, std::vector<std::string>{conf + ":10:1: hook.rec.type: unknown hook type \"recordr\" "
+                                                             "(installed plugins: recorder); did you mean \"recorder\"?"});
+}
