@@ -51,9 +51,7 @@ function(certhook_add_plugin target)
   # Export certhook_plugin_entry only, including template instantiations from std headers
   # (which carry default visibility whatever the preset).
   set(map "${CMAKE_BINARY_DIR}/certhook_plugin_exports.map")
-  if(NOT EXISTS "${map}")
-    file(WRITE "${map}" "{\n  global: certhook_plugin_entry;\n  local: *;\n};\n")
-  endif()
+  file(CONFIGURE OUTPUT "${map}" CONTENT "{\n  global: certhook_plugin_entry;\n  local: *;\n};\n")
   target_link_options(${target} PRIVATE "LINKER:--version-script=${map}")
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${map}")
   if(CXX IN_LIST languages AND NOT P_SHARED_RUNTIME
