@@ -10,6 +10,7 @@
 #include <set>
 
 #include "cli/commands.hpp"
+#include "plugin/options.hpp"
 #include "cli/output.hpp"
 #include "config/config.hpp"
 #include "plan/hooks_d.hpp"
@@ -24,10 +25,6 @@ Diagnostic problem(SourceLocation where, std::string key, std::string message,
   return {std::move(where), std::move(key), std::move(message), sev};
 }
 
-// Hook point for hook types other than "exec": the plugin component checks each such hook's
-// type against the installed plugins and its [hook.options] against the plugin's schema here.
-// Until then they are accepted as written.
-Diagnostics check_plugin_hooks(const Config &) { return {}; }
 
 // An exec hook's program must exist and be executable (PATH is searched for a bare name).
 Diagnostics check_exec_hooks(const Config &cfg) {
@@ -120,7 +117,7 @@ int cmd_check(const GlobalOptions &g) {
     const Config &cfg = *loaded.config;
     HooksDirListing hooks_d = scan_hooks_dir(cfg.certhook.hooks_dir);
     for (auto *part : {&hooks_d.errors, &hooks_d.warnings}) all.insert(all.end(), part->begin(), part->end());
-    for (auto extra : {check_exec_hooks(cfg), check_path_sources(cfg), check_plugin_hooks(cfg)})
+    for (auto extra : {check_exec_hooks(cfg), check_path_sources(cfg), check_plugins(cfg)})
       all.insert(all.end(), extra.begin(), extra.end());
   }
   sort_by_location(all);

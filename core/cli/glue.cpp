@@ -2,27 +2,32 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "plugin/options.hpp"
 #include "util/crypto.hpp"
 #include "verify/tls_probe.hpp"
 
 namespace certhook::cli {
 
-// Until the plugin catalog lands, only exec hooks can run; any other type is reported per hook.
-void resolve_plugin_hooks(const Config &, std::map<std::string, exec::ResolvedHook> &hooks) {
+void resolve_plugin_hooks(const Config &config, std::map<std::string, exec::ResolvedHook> &hooks) {
+  bool any = std::any_of(hooks.begin(), hooks.end(), [](const auto &h) { return h.second.config->type != "exec"; });
+  if (!any) return;  // plugins are only described (one host process each) when a hook needs them
+  Catalog catalog = discover_plugins(config.certhook, config.certhook.state_dir);
   for (auto &[name, r] : hooks) {
     if (r.config->type == "exec") continue;
     r.plugin = true;
-    r.errors.push_back("hook " + name + ": unknown hook type \"" + r.config->type +
-                       "\": plugin support is not part of this build");
+    ResolvedPluginHook p = resolve_plugin_hook(*r.config, catalog, config.file);
+    r.errors.insert(r.errors.end(), p.errors.begin(), p.errors.end());
+    if (p.plugin) {
+      r.plugin_file = p.plugin->file;
+      r.batching = p.plugin->batching;
+    }
+    r.options_json = p.options.dump();
   }
 }
 
-std::filesystem::path plugin_host_binary() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  std::filesystem::path exe = n > 0 ? std::filesystem::path(std::string(buf, static_cast<size_t>(n))) : "";
-  return exe.parent_path() / "certhook-plugin-host";
-}
+std::filesystem::path plugin_host_binary() { return plugin_host_path(); }
 
 std::optional<std::filesystem::path> current_live_dir(const std::filesystem::path &state_dir,
                                                       const std::string &name) {
