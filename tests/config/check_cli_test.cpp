@@ -167,6 +167,8 @@ TEST(CheckCli, ExampleConfigIsAccepted) {
   replace_all("/etc/letsencrypt/live/legacy.example.com", (dir / "live/legacy").string());
   replace_all("/etc/certhook/hooks.d", (dir / "hooks.d").string());
   replace_all("/usr/local/bin/copy-certs", "/bin/true");
+  // The first-party plugins as built, so their option schemas are checked for real.
+  replace_all("/usr/lib/certhook/plugins", std::string(CERTHOOK_BUILD_DIR) + "/lib/certhook/plugins");
   auto ca = certhook::test::make_ca();
   certhook::test::LeafOptions lo;
   lo.names = {"legacy.example.com"};
