@@ -5,6 +5,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <algorithm>
 #include <thread>
 #include <type_traits>
 
@@ -33,7 +34,9 @@ class Issuance {
   bool directory() {
     return step("directory", [&] {
       if (req_.domains.empty()) throw AcmeError("acme: no domains to issue for; set domains in [[certificate]]");
-      client_ = std::make_unique<AcmeClient>(req_.acme.directory, HttpOptions{req_.acme.ca_bundle, {}, {}});
+      HttpOptions http;
+      http.ca_bundle = req_.acme.ca_bundle;
+      client_ = std::make_unique<AcmeClient>(req_.acme.directory, std::move(http));
       client_->load_directory();
       log("directory loaded from {}", req_.acme.directory);
     });
@@ -92,11 +95,31 @@ class Issuance {
         if (p.challenge.status == "pending") client_->answer_challenge(p.challenge.url);
         log("{}: {} challenge answered (token {})", p.authz.identifier, p.challenge.type, p.challenge.token);
       }
-      for (const auto &p : pending) {
-        Authorization a = poll(
-            [&] { return client_->get_authorization(p.authz.url); }, "authorization for " + p.authz.identifier);
-        if (a.status != "valid") throw authz_failure(a);
-        log("{}: authorization valid", a.identifier);
+      // Poll every open authorization in one round per delay, so that names validate in parallel.
+      PollPolicy policy;
+      policy.timeout = req_.poll_timeout;
+      Poller poller(policy, Clock::now());
+      std::optional<Millis> retry_after;
+      while (!pending.empty()) {
+        auto delay = poller.next_delay(retry_after, Clock::now());
+        if (!delay)
+          throw AcmeError("acme: " + req_.name + ": authorization for " + pending.front().authz.identifier +
+                          " still pending after " + format_duration(req_.poll_timeout) +
+                          "; the CA did not finish in time, try again later");
+        std::this_thread::sleep_for(*delay);
+        retry_after.reset();
+        std::vector<Pending> still;
+        for (auto &p : pending) {
+          Authorization a = client_->get_authorization(p.authz.url);
+          if (still_pending(a.status)) {
+            if (a.retry_after) retry_after = std::max(retry_after.value_or(Millis(0)), *a.retry_after);
+            still.push_back(std::move(p));
+            continue;
+          }
+          if (a.status != "valid") throw authz_failure(a);
+          log("{}: authorization valid", a.identifier);
+        }
+        pending = std::move(still);
       }
       responder->stop();
     });
@@ -104,8 +127,11 @@ class Issuance {
 
   bool finalize() {
     return step("finalize", [&] {
-      if (order_.status != "ready" && order_.status != "valid")
-        order_ = poll([&] { return client_->get_order(order_.url); }, "order");
+      if (order_.status != "ready" && order_.status != "valid") {
+        order_ = client_->get_order(order_.url);   // authorizations are valid: usually ready now
+        if (still_pending(order_.status))
+          order_ = poll([&] { return client_->get_order(order_.url); }, "order", order_.status, order_.retry_after);
+      }
       if (order_.status == "invalid" || (order_.status != "ready" && order_.status != "valid"))
         throw order_failure("order");
       choose_key();
@@ -113,7 +139,8 @@ class Issuance {
         order_ = client_->finalize(order_, make_csr_der(key_pem_, req_.domains));
         log("order finalized ({})", order_.status);
       }
-      if (order_.status != "valid") order_ = poll([&] { return client_->get_order(order_.url); }, "order");
+      if (still_pending(order_.status) || order_.status == "ready")
+        order_ = poll([&] { return client_->get_order(order_.url); }, "order", order_.status, order_.retry_after);
       if (order_.status != "valid" || order_.certificate.empty()) throw order_failure("finalize");
     });
   }
@@ -163,20 +190,26 @@ class Issuance {
     return false;
   }
 
-  // Polls `fetch` while the resource is pending or processing, until the poll deadline.
+  // Waits, then polls `fetch`, while the resource (last seen as `status`) is pending or
+  // processing, until the poll deadline. Waiting first matters: right after a finalize or a
+  // challenge answer the state is known, and Pebble 2.4 can deadlock an order that is fetched
+  // while its certificate is being issued (recursive read lock in its Order handler).
   template <class Fetch>
-  std::invoke_result_t<Fetch> poll(Fetch fetch, const std::string &what) {
+  std::invoke_result_t<Fetch> poll(Fetch fetch, const std::string &what, std::string status,
+                                   std::optional<Millis> retry_after) {
     PollPolicy policy;
     policy.timeout = req_.poll_timeout;
     Poller poller(policy, Clock::now());
     for (;;) {
-      auto resource = fetch();
-      if (!still_pending(resource.status)) return resource;
-      auto delay = poller.next_delay(resource.retry_after, Clock::now());
+      auto delay = poller.next_delay(retry_after, Clock::now());
       if (!delay)
-        throw AcmeError("acme: " + req_.name + ": " + what + " still " + resource.status + " after " +
+        throw AcmeError("acme: " + req_.name + ": " + what + " still " + status + " after " +
                         format_duration(req_.poll_timeout) + "; the CA did not finish in time, try again later");
       std::this_thread::sleep_for(*delay);
+      auto resource = fetch();
+      if (!still_pending(resource.status)) return resource;
+      status = resource.status;
+      retry_after = resource.retry_after;
     }
   }
 

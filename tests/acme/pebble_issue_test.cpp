@@ -235,6 +235,9 @@ TEST_F(PebbleIssue, ReuseKeyKeepsTheKeyAndTheDefaultMakesANewOne) {
   std::string cert1 = test::read_text(live / "cert.pem");
   EXPECT_EQ(fs::read_symlink(live), fs::path("../archive/keys/1"));
 
+  fs::path account_key = acme::account_dir(state_.path(), pebble_->directory_url()) / "account.key";
+  std::string account_pem = test::read_text(account_key);
+
   r.reuse_key = true;
   IssueOutcome second = issue_certificate(r);
   ASSERT_TRUE(second.ok) << second.error;
@@ -249,6 +252,8 @@ TEST_F(PebbleIssue, ReuseKeyKeepsTheKeyAndTheDefaultMakesANewOne) {
   EXPECT_FALSE(third.reused_key);
   EXPECT_NE(test::read_text(live / "privkey.pem"), key1);
   EXPECT_EQ(fs::read_symlink(live), fs::path("../archive/keys/3"));
+  // the account was reused, not re-created
+  EXPECT_EQ(test::read_text(account_key), account_pem);
   // older versions are kept, complete
   EXPECT_EQ(test::read_text(state_.path() / "archive" / "keys" / "1" / "privkey.pem"), key1);
 }
