@@ -33,7 +33,10 @@ class Issuance {
 
   bool directory() {
     return step("directory", [&] {
-      if (req_.domains.empty()) throw AcmeError("acme: no domains to issue for; set domains in [[certificate]]");
+      if (!valid_lineage_name(req_.name))
+        throw AcmeError("acme: certificate name \"" + req_.name + "\" is invalid; use [a-z0-9][a-z0-9._-]* without \"..\"");
+      if (req_.domains.empty()) throw AcmeError("acme: " + req_.name + ": no domains to issue for; set domains in [[certificate]]");
+      if (req_.state_dir.empty()) throw AcmeError("acme: " + req_.name + ": no state directory given");
       HttpOptions http;
       http.ca_bundle = req_.acme.ca_bundle;
       client_ = std::make_unique<AcmeClient>(req_.acme.directory, std::move(http));

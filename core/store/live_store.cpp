@@ -113,6 +113,8 @@ void remove_leftovers(const fs::path &archive, const fs::path &live, const std::
 
 }  // namespace
 
+bool valid_lineage_name(const std::string &name) { return name_ok(name); }
+
 StoredVersion store_version(const fs::path &state_dir, const std::string &name, const IssuedVersion &v,
                             int keep) {
   if (!name_ok(name)) fail(state_dir / "live" / name, "invalid certificate name; use [a-z0-9][a-z0-9._-]*");

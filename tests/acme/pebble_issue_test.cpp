@@ -324,3 +324,35 @@ TEST_F(PebbleIssue, FailedValidationShowsTheChallengeProblem) {
   EXPECT_FALSE(fs::exists(web.path() / ".well-known"));   // cleaned up on failure too
   expect_no_live("noanswer");
 }
+
+TEST_F(PebbleIssue, PollingStopsAtTheDeadlineWithAClearError) {
+  // The validation port accepts connections but never answers: the authorization stays pending.
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(pebble_->http_port());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);
+  test::TempDir web{"wr"};
+  IssueRequest r = request("slow", {fresh_domain("s")});
+  r.challenge.mode = ChallengeSettings::Mode::webroot;
+  r.challenge.webroot = web.path();
+  r.poll_timeout = std::chrono::milliseconds(300);
+  IssueOutcome out = issue_certificate(r);
+  ::close(fd);
+  ASSERT_FALSE(out.ok);
+  EXPECT_NE(out.error.find("acme: slow: authorization for s-"), std::string::npos) << out.error;
+  EXPECT_NE(out.error.find("after 300ms; the CA did not finish in time"), std::string::npos) << out.error;
+  EXPECT_FALSE(fs::exists(web.path() / ".well-known"));
+  expect_no_live("slow");
+}
+
+TEST_F(PebbleIssue, InvalidCertificateNameFailsBeforeAnyTraffic) {
+  IssueOutcome out = issue_certificate(request("../escape", {fresh_domain("e")}));
+  ASSERT_FALSE(out.ok);
+  EXPECT_EQ(out.error.rfind("acme: certificate name \"../escape\" is invalid", 0), 0u) << out.error;
+  EXPECT_FALSE(fs::exists(state_.path() / "accounts"));
+}
