@@ -109,3 +109,17 @@ TEST(Jws, Rs256ForRsaAccountKeys) {
 TEST(Jws, RejectsUnusableKeys) {
   EXPECT_THROW(AccountKey::from_pem("not a key"), AcmeError);
 }
+
+#include "acme/http_client.hpp"
+
+TEST(HttpClient, UnreadableCaBundleNamesTheOption) {
+  HttpOptions o;
+  o.ca_bundle = "/nonexistent/ca.pem";
+  try {
+    HttpClient c(o);
+    FAIL() << "expected an error";
+  } catch (const AcmeError &e) {
+    EXPECT_EQ(std::string(e.what()).rfind("acme: ca_bundle /nonexistent/ca.pem: cannot read it", 0), 0u) << e.what();
+    EXPECT_NE(std::string(e.what()).find("fix [acme] ca_bundle"), std::string::npos);
+  }
+}

@@ -114,3 +114,51 @@ TEST(LiveStore, RefusesBadNamesAndARealDirectoryInLive) {
   // nothing lost
   EXPECT_EQ(test::read_text(state.path() / "live" / "example.com" / "cert.pem"), "operator's file");
 }
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <random>
+
+#include "acme/cert_key.hpp"
+
+// Kill -9 a writer at arbitrary moments: live/<name> must always be absent or a complete version
+// whose certificate matches its key.
+TEST(LiveStore, KilledWriterNeverLeavesAHalfVersionLive) {
+  test::TempDir state;
+  auto ca = test::make_ca();
+  std::vector<IssuedVersion> versions;
+  for (int i = 0; i < 4; ++i) versions.push_back(version(ca));
+  std::mt19937 rng{std::random_device{}()};
+  int checked_live = 0;
+  for (int round = 0; round < 15; ++round) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      for (std::size_t i = 0;; ++i) {
+        try {
+          store_version(state.path(), "crash", versions[i % versions.size()], 3);
+        } catch (...) {
+          ::_exit(3);
+        }
+      }
+    }
+    ::usleep(1000 + rng() % 80000);   // a store takes a few fsyncs: some rounds complete versions
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "writer stopped by itself (status " << status << ")";
+    auto live = live_dir(state.path(), "crash");
+    if (!live) continue;
+    ++checked_live;
+    std::string cert = test::read_text(*live / "cert.pem");
+    std::string key = test::read_text(*live / "privkey.pem");
+    EXPECT_TRUE(acme::certificate_matches_key(cert, key)) << "round " << round;
+    EXPECT_EQ(test::read_text(*live / "fullchain.pem"), cert + test::read_text(*live / "chain.pem"));
+  }
+  EXPECT_GT(checked_live, 0);
+  // And the next regular store cleans up whatever the kills left behind.
+  store_version(state.path(), "crash", versions[0], 3);
+  for (auto &e : fs::directory_iterator(state.path() / "archive" / "crash"))
+    EXPECT_NE(e.path().extension(), ".partial") << e.path();
+}

@@ -356,3 +356,15 @@ TEST_F(PebbleIssue, InvalidCertificateNameFailsBeforeAnyTraffic) {
   EXPECT_EQ(out.error.rfind("acme: certificate name \"../escape\" is invalid", 0), 0u) << out.error;
   EXPECT_FALSE(fs::exists(state_.path() / "accounts"));
 }
+
+TEST_F(PebbleIssue, ContactChangesUpdateTheAccount) {
+  IssueRequest r = request("contact", {fresh_domain("c")});
+  ASSERT_TRUE(issue_certificate(r).ok);
+  fs::path reg = acme::account_dir(state_.path(), pebble_->directory_url()) / "registration.json";
+  EXPECT_NE(test::read_text(reg).find("mailto:ops@certhook.test"), std::string::npos);
+  r.acme.contact = {"mailto:new@certhook.test"};
+  IssueOutcome out = issue_certificate(r);
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_NE(test::read_text(reg).find("mailto:new@certhook.test"), std::string::npos);
+  EXPECT_EQ(test::read_text(reg).find("mailto:ops@certhook.test"), std::string::npos);
+}
