@@ -2,6 +2,7 @@
 // started on free 127.0.0.1 ports with config, TLS material and logs in a temp dir, and stopped
 // by their own PIDs in the destructor.
 #pragma once
+#include "net.hpp"
 #include <sys/types.h>
 
 #include <filesystem>
@@ -41,8 +42,6 @@ class Pebble {
   pid_t pebble_ = -1, challtestsrv_ = -1;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-unsigned short free_port();
 
 // HTTPS GET trusting `ca_bundle`; returns the HTTP status (0 when it could not connect) and body.
 long https_get(const std::string &url, const std::filesystem::path &ca_bundle, std::string *body);

@@ -7,6 +7,7 @@
 // the default), and waits until it accepts connections. The destructor stops exactly its own PID:
 // the stop signal, up to 5 s, then SIGKILL (and SIGKILL to any child it left behind).
 #pragma once
+#include "net.hpp"
 #include <sys/types.h>
 
 #include <chrono>
@@ -27,8 +28,6 @@ struct TlsSite {
   std::filesystem::path key;        // nginx, Apache: private key PEM. HAProxy: unused.
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago (launchers retry when it is taken meanwhile).
-std::uint16_t free_port();
 
 // True when a TCP connection to 127.0.0.1:port succeeds.
 bool accepts_connections(std::uint16_t port);
