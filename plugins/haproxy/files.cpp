@@ -92,13 +92,13 @@ std::string combined_pem(const std::string &fullchain_path, const std::string &c
     chain = read_whole(fullchain_path);
     chain_source = fullchain_path;
   } else {
-    if (cert_path.empty()) throw FileError("certificate: the event names no cert_path or fullchain_path");
+    if (cert_path.empty()) throw FileError("the deploy event names no cert_path or fullchain_path");
     chain = read_whole(cert_path);
     if (!chain.empty() && chain.back() != '\n') chain += '\n';
     if (!chain_path.empty() && fs::exists(chain_path)) chain += read_whole(chain_path);
     chain_source = cert_path;
   }
-  if (key_path.empty()) throw FileError("certificate: the event names no key_path");
+  if (key_path.empty()) throw FileError("the deploy event names no key_path");
   std::string key = read_whole(key_path);
   require_block(chain_source, chain, "-----BEGIN CERTIFICATE-----", "certificate");
   require_block(key_path, key, "PRIVATE KEY-----", "private key");

@@ -48,8 +48,13 @@ std::string quoted(const std::vector<std::string> &argv) {
 bool permission_denied(const std::string &reply) { return contains(reply, "Permission denied"); }
 
 std::string admin_hint(const std::string &socket) {
-  return "the stats socket needs `level admin` (e.g. `stats socket " + socket +
+  return "the stats socket needs `level admin` (`stats socket " + socket +
          " mode 600 level admin` in haproxy.cfg's global section)";
+}
+
+std::string unreachable_hint(const std::string &socket) {
+  return "; check that HAProxy runs with `stats socket " + socket +
+         " mode 600 level admin` in its global section";
 }
 
 struct CertList {
@@ -160,8 +165,8 @@ class Session {
 Outcome fallback(const Settings &s, const std::string &name, const Unreachable &why,
                  std::optional<StagedFile> &staged, const Logger &log) {
   if (s.reload_command.empty())
-    return {kFailed, why.what() + std::string("; is HAProxy running with a stats socket there? ") +
-                         admin_hint(s.socket) + " (reload_command adds a fallback)"};
+    return {kFailed, why.what() + unreachable_hint(s.socket) +
+                         " (reload_command adds a fallback for when it is down)"};
   log(kWarn, std::string(why.what()) + "; runtime API unusable, falling back to reload_command");
   if (staged) staged->commit();
   else log(kWarn, name + ": write_file is false, so the reload cannot pick up the new certificate");
@@ -316,7 +321,7 @@ Outcome hot_update(const Settings &s, const CertificateFiles &cert, const Logger
     if (s.write_file) staged.emplace(name, pem);
     return update(s, name, pem, staged, log);
   } catch (const FileError &e) {
-    return {kFailed, e.what()};
+    return {kFailed, cert.name + ": " + e.what()};
   } catch (const Unreachable &e) {
     return {kFailed, std::string(e.what()) + " (the connection dropped during the update; HAProxy "
                                              "keeps the previous certificate unless the commit went through)"};
@@ -334,8 +339,7 @@ Outcome check_ready(const Settings &s, const std::vector<std::string> &cert_name
       reply = cli.run("show ssl cert");
     } catch (const Unreachable &e) {
       if (s.reload_command.empty())
-        return {kFailed, e.what() + std::string("; is HAProxy running with a stats socket there? ") +
-                             admin_hint(s.socket)};
+        return {kFailed, e.what() + unreachable_hint(s.socket)};
       log(kWarn, std::string(e.what()) + "; a deploy would fall back to reload_command `" +
                      quoted(s.reload_command) + "`");
       return {kOk, {}};
@@ -355,8 +359,8 @@ Outcome check_ready(const Settings &s, const std::vector<std::string> &cert_name
       return {kPermanent, "crt_list: \"" + s.crt_list + "\" is not a crt-list HAProxy knows (`show ssl "
                           "crt-list` lists: " + one_line(lists) + ")"};
     for (const auto &open : state.transaction)
-      log(kWarn, where + "a certificate transaction for '" + open + "' is open; a deploy waits for "
-                         "no one and refuses while it stays open");
+      log(kWarn, where + "a certificate transaction for '" + open + "' is open; a deploy refuses "
+                         "to start while it stays open");
     for (const auto &cert_name : cert_names) {
       const std::string name = expand_cert_file(s.cert_file, cert_name);
       if (!listed(state.files, name) && s.crt_list.empty())
