@@ -1,6 +1,9 @@
 #include "files.hpp"
 
 #include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -103,6 +106,24 @@ std::string combined_pem(const std::string &fullchain_path, const std::string &c
   require_block(chain_source, chain, "-----BEGIN CERTIFICATE-----", "certificate");
   require_block(key_path, key, "PRIVATE KEY-----", "private key");
   return normalized(chain) + normalized(key);
+}
+
+std::string key_mismatch(const std::string &pem) {
+  BIO *bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (!bio) return "out of memory";
+  X509 *cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
+  if (bio) BIO_free(bio);
+  std::string why;
+  if (!cert) why = "the certificate cannot be parsed";
+  else if (!key) why = "the private key cannot be parsed";
+  else if (X509_check_private_key(cert, key) != 1) why = "the private key does not match the certificate";
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  ERR_clear_error();
+  return why;
 }
 
 StagedFile::StagedFile(const fs::path &target, const std::string &content) : target_(target) {

@@ -18,6 +18,10 @@ struct FileError : std::runtime_error {
 std::string combined_pem(const std::string &fullchain_path, const std::string &cert_path,
                          const std::string &chain_path, const std::string &key_path);
 
+// Parses the combined PEM with OpenSSL: the first certificate must match the private key. Used
+// before a reload_command fallback, where HAProxy cannot check the pair first. Error text or "".
+std::string key_mismatch(const std::string &pem);
+
 // A 0600 file written and fsynced beside `target`; removed by the destructor unless committed.
 class StagedFile {
  public:

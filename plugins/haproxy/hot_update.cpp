@@ -162,12 +162,15 @@ class Session {
   CliSocket cli_;
 };
 
-Outcome fallback(const Settings &s, const std::string &name, const Unreachable &why,
-                 std::optional<StagedFile> &staged, const Logger &log) {
+Outcome fallback(const Settings &s, const std::string &name, const std::string &pem,
+                 const Unreachable &why, std::optional<StagedFile> &staged, const Logger &log) {
   if (s.reload_command.empty())
     return {kFailed, why.what() + unreachable_hint(s.socket) +
                          " (reload_command adds a fallback for when it is down)"};
   log(kWarn, std::string(why.what()) + "; runtime API unusable, falling back to reload_command");
+  // HAProxy cannot vet the pair first on this path, and a bad file would break every reload.
+  if (auto bad = key_mismatch(pem); !bad.empty())
+    return {kPermanent, name + ": " + bad + "; nothing written, reload_command not run"};
   if (staged) staged->commit();
   else log(kWarn, name + ": write_file is false, so the reload cannot pick up the new certificate");
   Outcome r = run_reload_command(s.reload_command);
@@ -183,7 +186,7 @@ Outcome update(const Settings &s, const std::string &name, const std::string &pe
   try {
     reply = api.run("show ssl cert");
   } catch (const Unreachable &e) {
-    return fallback(s, name, e, staged, log);
+    return fallback(s, name, pem, e, staged, log);
   }
   if (permission_denied(reply))
     return {kPermanent, where + "`show ssl cert` refused (" + one_line(reply) + "); " + admin_hint(s.socket)};

@@ -103,7 +103,9 @@ std::string check_ca_bundle(const std::string &path) {
   return {};
 }
 
-Outcome send(const Request &r) {
+namespace {
+
+Outcome perform(const Request &r, bool connect_only) {
   ensure_global();
   const std::string where = display_url(r.url) + ": ";
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
@@ -142,6 +144,8 @@ Outcome send(const Request &r) {
     }
   }
 
+  if (connect_only) curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
     std::string why = error[0] ? error : curl_easy_strerror(rc);
@@ -151,6 +155,7 @@ Outcome send(const Request &r) {
       hint = " (TLS verification is always on; set ca_bundle to a PEM file with the server's CA)";
     return {1, where + why + hint};
   }
+  if (connect_only) return {0, where + "reachable"};
   long code = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
   std::string said = excerpt(response);
@@ -167,5 +172,10 @@ Outcome send(const Request &r) {
   }
   return {2, where + "HTTP " + std::to_string(code) + tail + " (not retried; fix the url, headers or secret)"};
 }
+
+}  // namespace
+
+Outcome send(const Request &r) { return perform(r, false); }
+Outcome probe(const Request &r) { return perform(r, true); }
 
 }  // namespace certhook::webhook

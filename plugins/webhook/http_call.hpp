@@ -23,6 +23,9 @@ struct Outcome {
 
 Outcome send(const Request &request);
 
+// Connects (and for https completes a verified TLS handshake) without sending a request.
+Outcome probe(const Request &request);
+
 // The URL without userinfo, query or fragment (those may carry credentials): for messages.
 std::string display_url(const std::string &url);
 

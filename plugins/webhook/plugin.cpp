@@ -124,8 +124,19 @@ certhook_status deploy(void *instance, certhook_context *ctx, const certhook_dep
   return CERTHOOK_FAILED;
 }
 
-// Options were checked in create; sending anything would notify the endpoint, so nothing is sent.
-certhook_status preflight(void *, certhook_context *, const certhook_deploy_event *) { return CERTHOOK_OK; }
+// Options were checked in create. Reachability: connect (and verify TLS) but send no request,
+// since any request would notify the endpoint.
+certhook_status preflight(void *instance, certhook_context *ctx, const certhook_deploy_event *) try {
+  auto r = certhook::webhook::probe(static_cast<Instance *>(instance)->request);
+  if (r.status != CERTHOOK_OK) set_message(ctx, "webhook " + r.message);
+  return static_cast<certhook_status>(r.status);
+} catch (const std::exception &e) {
+  set_message(ctx, std::string("webhook: ") + e.what());
+  return CERTHOOK_FAILED;
+} catch (...) {
+  set_message(ctx, "webhook: unknown error");
+  return CERTHOOK_FAILED;
+}
 
 void destroy(void *instance) { delete static_cast<Instance *>(instance); }
 

@@ -493,6 +493,17 @@ TEST_F(HaproxyPluginTest, MissingSocketFailsClearlyOrFallsBackToReloadCommand) {
   EXPECT_NE(message.find("reload_command"), std::string::npos) << message;
   EXPECT_EQ(certhook::test::read_text(dir_ / "site.pem"), combined(a_, ca_));
 
+  // A fallback never writes a pair HAProxy could not load (it cannot vet it first here).
+  fs::path marker = work_ / "reloaded";
+  opts["reload_command"] = {"/usr/bin/touch", marker.string()};
+  fs::path bad = lineage("bad", b_);
+  certhook::test::write_text(bad / "privkey.pem", other_.key, 0600);
+  r = call("deploy", opts, bad);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.result.value("message", "").find("does not match"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(marker));
+  EXPECT_EQ(certhook::test::read_text(dir_ / "site.pem"), combined(a_, ca_));
+
   // With a fallback: the file is written, then the reload command reloads HAProxy.
   const auto workers = haproxy_.workers();
   opts["reload_command"] = {"/bin/kill", "-USR2", std::to_string(haproxy_.master())};

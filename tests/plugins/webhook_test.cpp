@@ -250,13 +250,13 @@ struct HostCall {
 
 class WebhookPluginTest : public ::testing::Test {
  protected:
-  HostCall call(const json &options, unsigned attempt = 1) {
+  HostCall call(const json &options, unsigned attempt = 1, const std::string &verb = "deploy") {
     static int n = 0;
     ++n;
     json request = {{"hook", "notify"},
                     {"options", options},
                     {"attempt", attempt},
-                    {"dry_run", false},
+                    {"dry_run", verb == "preflight"},
                     {"certificates",
                      {{{"name", "example.com"},
                        {"domains", {"example.com", "www.example.com"}},
@@ -272,7 +272,7 @@ class WebhookPluginTest : public ::testing::Test {
     fs::path res = work_ / ("res" + std::to_string(n) + ".json");
     certhook::test::write_text(req, request.dump());
     HostCall out;
-    auto r = run({kHost, "call", kPlugin, "deploy", req.string(), res.string()});
+    auto r = run({kHost, "call", kPlugin, verb, req.string(), res.string()});
     out.exit_code = r.exit_code;
     out.output = r.output;
     std::ifstream in(res);
@@ -374,6 +374,15 @@ TEST_F(WebhookPluginTest, HttpsNeedsTheServersCaUnlessCaBundleTrustsIt) {
   EXPECT_EQ(other_ca.exit_code, 1) << other_ca.output;
   EXPECT_TRUE(server.seen().empty());
 
+  // preflight checks reachability and trust but notifies nobody
+  auto pre_untrusted = call({{"url", server.url()}, {"timeout", 5000}}, 1, "preflight");
+  EXPECT_EQ(pre_untrusted.exit_code, 1) << pre_untrusted.output;
+  EXPECT_NE(pre_untrusted.message().find("ca_bundle"), std::string::npos) << pre_untrusted.message();
+  auto pre = call({{"url", server.url()}, {"ca_bundle", (work_ / "ca.pem").string()},
+                   {"timeout", 5000}}, 1, "preflight");
+  EXPECT_EQ(pre.exit_code, 0) << pre.output;
+  EXPECT_TRUE(server.seen().empty()) << "preflight must not send a request";
+
   auto trusted = call({{"url", server.url()}, {"ca_bundle", (work_ / "ca.pem").string()},
                        {"timeout", 5000}});
   EXPECT_EQ(trusted.exit_code, 0) << trusted.output;
@@ -398,6 +407,9 @@ TEST_F(WebhookPluginTest, UnreachableEndpointFailsForRetry) {
     HttpServer gone({reply(200)});
     port = gone.port();
   }
+  auto pre = call({{"url", "http://127.0.0.1:" + std::to_string(port) + "/hook"}, {"timeout", 5000}},
+                  1, "preflight");
+  EXPECT_EQ(pre.exit_code, 1) << pre.output;
   auto r = call({{"url", "http://127.0.0.1:" + std::to_string(port) + "/hook"}, {"timeout", 5000}});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.message().find("127.0.0.1:" + std::to_string(port)), std::string::npos) << r.message();
