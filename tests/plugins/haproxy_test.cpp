@@ -120,6 +120,29 @@ std::string cli(const fs::path &socket, const std::string &command) {
   return reply;
 }
 
+// One command on the master CLI (-S): it answers after the write side is shut down.
+std::string master_cli(const fs::path &socket, const std::string &command) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, socket.c_str(), sizeof a.sun_path - 1);
+  std::string reply;
+  if (::connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0) {
+    std::string out = command + "\n";
+    (void)!::write(fd, out.data(), out.size());
+    ::shutdown(fd, SHUT_WR);
+    char buf[4096];
+    pollfd p{fd, POLLIN, 0};
+    while (::poll(&p, 1, 2000) > 0) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      reply.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  return reply;
+}
+
 // SHA-256 (lowercase hex) of the leaf certificate HAProxy presents for `sni`, or "" on failure.
 std::string served_fingerprint(int port, const std::string &sni) {
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -193,6 +216,9 @@ class Haproxy {
          ++i)
       std::this_thread::sleep_for(10ms);
     ASSERT_FALSE(workers().empty());
+    // The master handles SIGUSR2 only once its event loop runs; its CLI answering shows that.
+    for (int i = 0; i < 500 && master_cli(dir_ / "master.sock", "show proc").find("worker") == std::string::npos; ++i)
+      std::this_thread::sleep_for(10ms);
   }
 
   void stop() {
@@ -225,7 +251,8 @@ class Haproxy {
       for (pid_t p : before) old_gone = old_gone && !alive(p);
       if (old_gone && !now.empty()) return;
     }
-    FAIL() << "reload did not replace the workers";
+    FAIL() << "reload did not replace the workers; master says:\n"
+           << master_cli(dir_ / "master.sock", "show proc");
   }
 
   pid_t master() const { return master_; }
