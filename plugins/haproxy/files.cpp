@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -212,8 +213,11 @@ TransactionLock::~TransactionLock() {
 fs::path lock_path_for(const std::string &socket_address) {
   std::string a = socket_address;
   if (a.rfind("unix@", 0) == 0) a = a.substr(5);
-  if (!a.empty() && (a[0] == '/' || a.find(':') == std::string::npos))
-    return fs::path(a).string() + ".certhook.lock";
+  const bool unix_socket = !a.empty() && (a[0] == '/' || a.find(':') == std::string::npos);
+  if (unix_socket) {
+    fs::path dir = fs::path(a).parent_path();
+    if (::access(dir.empty() ? "." : dir.c_str(), W_OK) == 0) return a + ".certhook.lock";
+  }
   std::string safe;
   for (char c : a) safe += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
   fs::path dir = fs::is_directory("/run/lock") ? "/run/lock" : "/tmp";

@@ -55,8 +55,9 @@ class TransactionLock {
   int fd_ = -1;
 };
 
-// Where the lock for a socket address lives: beside a Unix socket ("SOCKET.certhook.lock"), in
-// /run/lock (else /tmp) for host:port.
+// Where the lock for a socket address lives: beside a Unix socket ("SOCKET.certhook.lock") when
+// that directory is writable, else (and for host:port) in /run/lock (or /tmp) under a name made
+// from the address.
 std::filesystem::path lock_path_for(const std::string &socket_address);
 
 }  // namespace certhook::haproxy

@@ -56,6 +56,12 @@ certhook_status create(certhook_context *ctx, void **instance) try {
                          "\"/etc/haproxy/certs/{name}.pem\")");
     return CERTHOOK_PERMANENT;
   }
+  for (const auto *v : {&s.cert_file, &s.crt_list, &s.socket})
+    if (v->find_first_of(" \t\r\n") != std::string::npos) {
+      set_message(ctx, "haproxy: \"" + *v + "\" contains whitespace, which the runtime API cannot "
+                       "address (socket, cert_file and crt_list are sent as command words)");
+      return CERTHOOK_PERMANENT;
+    }
   int flag = 1;
   if (host->option_bool(ctx, "write_file", &flag)) s.write_file = flag != 0;
   size_t n = 0;

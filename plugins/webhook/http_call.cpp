@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -114,7 +115,13 @@ Outcome perform(const Request &r, bool connect_only) {
   char error[CURL_ERROR_SIZE] = {0};
   std::string response;
   struct curl_slist *list = nullptr;
-  list = curl_slist_append(list, "Content-Type: application/json");
+  bool own_type = false;
+  for (const auto &header : r.headers) {
+    std::string lower;
+    for (char ch : header.first) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    own_type = own_type || lower == "content-type";
+  }
+  if (!own_type) list = curl_slist_append(list, "Content-Type: application/json");
   list = curl_slist_append(list, "Expect:");
   for (const auto &[name, value] : r.headers) list = curl_slist_append(list, (name + ": " + value).c_str());
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(list, &curl_slist_free_all);

@@ -205,7 +205,8 @@ class HttpServer {
         std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
         std::string value = line.substr(colon + 1);
         value.erase(0, value.find_first_not_of(' '));
-        s.headers[name] = value;
+        auto &slot = s.headers[name];   // a repeated header shows up as "first, second"
+        slot = slot.empty() ? value : slot + ", " + value;
       }
       size_t length = s.headers.count("content-length") ? std::stoul(s.headers["content-length"]) : 0;
       s.body = data.substr(header_end + 4);
@@ -323,6 +324,18 @@ TEST_F(WebhookPluginTest, PostsASignedJsonDescriptionWithoutKeyMaterial) {
   EXPECT_EQ(s.body.find("PRIVATE KEY"), std::string::npos);
   EXPECT_EQ(s.body.find("privkey"), std::string::npos);
   EXPECT_EQ(r.output.find(kSecret), std::string::npos);
+}
+
+TEST_F(WebhookPluginTest, AConfiguredContentTypeReplacesTheDefault) {
+  HttpServer server({reply(204, "", "")});
+  auto r = call({{"url", server.url()}, {"headers", {{"content-type", "application/vnd.ops+json"}}},
+                 {"method", "PUT"}, {"timeout", 5000}});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto seen = server.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].method, "PUT");
+  EXPECT_EQ(seen[0].headers["content-type"], "application/vnd.ops+json");
+  EXPECT_EQ(seen[0].headers.count("x-certhook-signature"), 0u) << "no secret, no signature";
 }
 
 TEST_F(WebhookPluginTest, ServerErrorsAndTooManyRequestsFailForRetry) {
