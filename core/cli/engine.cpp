@@ -235,9 +235,14 @@ ReconcileReport Engine::reconcile(const ReconcileRequest &req) {
     exec::CertificateContext ctx;
     std::string error;
     if (!prepare_certificate(*c, journal, ctx, error, !req.dry_run)) {
+      failed_certs.push_back(c->name);
+      // A certificate whose issuance just failed is reported once, by the ACME step.
+      bool reported = std::any_of(report.failed.begin(), report.failed.end(), [&](const auto &f) {
+        return f.certificate == c->name && f.hook.empty();
+      });
+      if (reported) continue;
       report.failed.push_back({c->name, "", error});
       report.errors.push_back(certificate_error(*c, error));
-      failed_certs.push_back(c->name);
       spdlog::error("{}", error);
       continue;
     }
