@@ -9,17 +9,6 @@
 
 namespace certhook::acme {
 
-const char *key_type_name(KeyType k) {
-  switch (k) {
-    case KeyType::ecdsa_p256: return "ecdsa-p256";
-    case KeyType::ecdsa_p384: return "ecdsa-p384";
-    case KeyType::rsa_2048: return "rsa-2048";
-    case KeyType::rsa_3072: return "rsa-3072";
-    case KeyType::rsa_4096: return "rsa-4096";
-  }
-  return "unknown";
-}
-
 namespace {
 
 EVP_PKEY *read_key(std::string_view pem) {
@@ -46,7 +35,7 @@ std::string generate_certificate_key(KeyType k) {
     case KeyType::rsa_3072: key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{3072}); break;
     case KeyType::rsa_4096: key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{4096}); break;
   }
-  if (!key) throw AcmeError(std::string("acme: certificate key: generating a ") + key_type_name(k) + " key failed");
+  if (!key) throw AcmeError(std::string("acme: certificate key: generating a ") + to_string(k) + " key failed");
   BIO *b = BIO_new(BIO_s_mem());
   bool ok = b && PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
   std::string pem = ok ? bio_string(b) : std::string();

@@ -10,7 +10,6 @@
 
 namespace certhook::acme {
 
-const char *key_type_name(KeyType k);                       // "ecdsa-p256", ...
 std::string generate_certificate_key(KeyType k);            // PKCS#8 PEM; throws AcmeError
 // The KeyType of a PEM private key, nullopt when it is none of the supported ones.
 std::optional<KeyType> key_type_of(std::string_view key_pem);

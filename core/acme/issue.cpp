@@ -33,7 +33,7 @@ class Issuance {
 
   bool directory() {
     return step("directory", [&] {
-      if (!valid_lineage_name(req_.name))
+      if (!valid_name(req_.name))
         throw AcmeError("acme: certificate name \"" + req_.name + "\" is invalid; use [a-z0-9][a-z0-9._-]* without \"..\"");
       if (req_.domains.empty()) throw AcmeError("acme: " + req_.name + ": no domains to issue for; set domains in [[certificate]]");
       if (req_.state_dir.empty()) throw AcmeError("acme: " + req_.name + ": no state directory given");
@@ -223,14 +223,14 @@ class Issuance {
         if (key_type_of(*prev) == req_.key_type) {
           key_pem_ = *prev;
           outcome_.reused_key = true;
-          log("reusing the previous {} key", key_type_name(req_.key_type));
+          log("reusing the previous {} key", to_string(req_.key_type));
           return;
         }
-        spdlog::info("acme: {}: previous key is not {}; generating a new key", req_.name, key_type_name(req_.key_type));
+        spdlog::info("acme: {}: previous key is not {}; generating a new key", req_.name, to_string(req_.key_type));
       }
     }
     key_pem_ = generate_certificate_key(req_.key_type);
-    log("new {} key generated", key_type_name(req_.key_type));
+    log("new {} key generated", to_string(req_.key_type));
   }
 
   AcmeError order_failure(const std::string &context) const {

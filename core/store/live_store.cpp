@@ -12,6 +12,7 @@
 #include <system_error>
 #include <vector>
 
+#include "config/config.hpp"
 #include "util/atomic_file.hpp"
 
 namespace certhook {
@@ -24,13 +25,6 @@ namespace {
   throw LiveStoreError(msg);
 }
 
-bool name_ok(const std::string &name) {
-  if (name.empty() || name.find("..") != std::string::npos) return false;
-  auto lower_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!lower_digit(name[0])) return false;
-  return std::all_of(name.begin(), name.end(),
-                     [&](char c) { return lower_digit(c) || c == '.' || c == '_' || c == '-'; });
-}
 
 void ensure_dir(const fs::path &dir, mode_t mode) {
   if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) fail(dir, "cannot create directory", errno);
@@ -41,25 +35,11 @@ void ensure_dir(const fs::path &dir, mode_t mode) {
 }
 
 void write_synced(const fs::path &path, const std::string &content, mode_t mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) fail(path, "cannot create", errno);
-  auto abandon = [&](const char *what) {
-    int err = errno;
-    ::close(fd);
-    fail(path, what, err);
-  };
-  if (::fchmod(fd, mode) != 0) abandon("cannot set mode");
-  std::size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      abandon("cannot write");
-    }
-    done += static_cast<std::size_t>(n);
+  try {
+    write_new_file(path, content, mode, true);
+  } catch (const std::system_error &e) {
+    throw LiveStoreError(std::string("live store: ") + e.what());
   }
-  if (::fsync(fd) != 0) abandon("cannot sync");
-  if (::close(fd) != 0) fail(path, "cannot close", errno);
 }
 
 void sync_dir(const fs::path &dir) {
@@ -113,11 +93,9 @@ void remove_leftovers(const fs::path &archive, const fs::path &live, const std::
 
 }  // namespace
 
-bool valid_lineage_name(const std::string &name) { return name_ok(name); }
-
 StoredVersion store_version(const fs::path &state_dir, const std::string &name, const IssuedVersion &v,
                             int keep) {
-  if (!name_ok(name)) fail(state_dir / "live" / name, "invalid certificate name; use [a-z0-9][a-z0-9._-]*");
+  if (!valid_name(name)) fail(state_dir / "live" / name, "invalid certificate name; use [a-z0-9][a-z0-9._-]*");
   if (v.cert.empty() || v.privkey.empty()) fail(state_dir / "live" / name, "refusing to store a version without certificate or key");
   std::error_code ec;
   fs::create_directories(state_dir, ec);
@@ -179,7 +157,7 @@ StoredVersion store_version(const fs::path &state_dir, const std::string &name, 
 }
 
 std::optional<fs::path> live_dir(const fs::path &state_dir, const std::string &name) {
-  if (!name_ok(name)) return std::nullopt;
+  if (!valid_name(name)) return std::nullopt;
   fs::path live = state_dir / "live" / name;
   std::error_code ec;
   if (fs::is_regular_file(live / "cert.pem", ec) && fs::is_regular_file(live / "privkey.pem", ec)) return live;

@@ -30,9 +30,6 @@ struct StoredVersion {
   int number = 0;
 };
 
-// The name rule for lineages (it becomes a path): [a-z0-9][a-z0-9._-]*, no "..".
-bool valid_lineage_name(const std::string &name);
-
 // Writes a new version (files and directories fsynced; dirs 0700, privkey 0600), switches
 // live/<name> to it atomically, and prunes archive/<name> to the newest `keep` versions (never the
 // live one). `name` must be a valid certificate name. Throws LiveStoreError.

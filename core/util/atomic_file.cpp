@@ -38,17 +38,15 @@ void sync_directory(const std::filesystem::path &dir) {
   ::close(fd);
 }
 
-void write_file_atomic(const std::filesystem::path &path, std::string_view content, mode_t mode,
-                       bool durable) {
-  std::filesystem::path tmp = path;
-  tmp += temp_suffix();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) fail("cannot create temporary file", tmp, errno);
+void write_new_file(const std::filesystem::path &path, std::string_view content, mode_t mode,
+                    bool sync) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) fail("cannot create", path, errno);
   auto abandon = [&](const char *what) {
     int err = errno;
     ::close(fd);
-    ::unlink(tmp.c_str());
-    fail(what, tmp, err);
+    ::unlink(path.c_str());
+    fail(what, path, err);
   };
   if (::fchmod(fd, mode) != 0) abandon("cannot set mode");
   std::size_t done = 0;
@@ -60,12 +58,19 @@ void write_file_atomic(const std::filesystem::path &path, std::string_view conte
     }
     done += static_cast<std::size_t>(n);
   }
-  if (durable && ::fsync(fd) != 0) abandon("cannot sync");
+  if (sync && ::fsync(fd) != 0) abandon("cannot sync");
   if (::close(fd) != 0) {
     int err = errno;
-    ::unlink(tmp.c_str());
-    fail("cannot close", tmp, err);
+    ::unlink(path.c_str());
+    fail("cannot close", path, err);
   }
+}
+
+void write_file_atomic(const std::filesystem::path &path, std::string_view content, mode_t mode,
+                       bool durable) {
+  std::filesystem::path tmp = path;
+  tmp += temp_suffix();
+  write_new_file(tmp, content, mode, durable);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());

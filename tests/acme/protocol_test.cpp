@@ -65,7 +65,7 @@ TEST(Poll, ParsesRetryAfter) {
 TEST(CertKey, GeneratesEachKeyTypeAndACsrWithAllNames) {
   for (KeyType t : {KeyType::ecdsa_p256, KeyType::ecdsa_p384, KeyType::rsa_2048}) {
     std::string pem = generate_certificate_key(t);
-    EXPECT_EQ(key_type_of(pem), t) << key_type_name(t);
+    EXPECT_EQ(key_type_of(pem), t) << to_string(t);
   }
   std::string key = generate_certificate_key(KeyType::ecdsa_p256);
   std::string der = make_csr_der(key, {"a.example.test", "b.example.test"});
