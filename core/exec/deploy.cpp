@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <system_error>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -154,12 +156,10 @@ std::string Deployer::run_node_once(const PlanNode &node, int attempt, bool &per
     for (const auto &[k, v] : node.config->env) spec.env.push_back(k + "=" + v);
     add_certificate_environment(spec.env, certificates_.at(node.certificates.front()));
   } else {
-    // The request holds option values, secrets included: 0600 in a 0700 directory.
-    auto tmp = options_.state_dir / "tmp";
-    std::filesystem::create_directories(tmp);
-    std::filesystem::permissions(tmp, std::filesystem::perms::owner_all);
-    request = tmp / ("request-" + spec.marker + ".json");
-    result = tmp / ("result-" + spec.marker + ".json");
+    // The request holds option values, secrets included: 0600 in a private 0700 directory
+    // outside the state directory, so that --dry-run writes no state.
+    request = request_dir_ / ("request-" + spec.marker + ".json");
+    result = request_dir_ / ("result-" + spec.marker + ".json");
     nlohmann::json certs = nlohmann::json::array();
     for (const auto &name : node.certificates) {
       const auto &c = certificates_.at(name);
@@ -209,8 +209,23 @@ std::string Deployer::run_node_once(const PlanNode &node, int attempt, bool &per
   return process_failure(r);
 }
 
+Deployer::~Deployer() {
+  if (request_dir_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(request_dir_, ec);
+}
+
 std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
   const std::size_t n = plan.nodes.size();
+  bool any_plugin = std::any_of(plan.nodes.begin(), plan.nodes.end(), [&](const PlanNode &node) {
+    return node.config && hooks_.at(node.hook).plugin;
+  });
+  if (any_plugin && request_dir_.empty()) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "certhook.XXXXXX").string();
+    if (!::mkdtemp(tmpl.data()))
+      throw std::system_error(errno, std::generic_category(), tmpl + ": cannot create a private directory");
+    request_dir_ = tmpl;
+  }
   enum class State { waiting, running, done };
   std::vector<State> state(n, State::waiting);
   std::vector<bool> failed(n, false);

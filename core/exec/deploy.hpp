@@ -58,6 +58,9 @@ class Deployer {
            std::map<std::string, CertificateContext> &certificates,
            std::map<std::string, CertificateJournal> &journals, Journal &journal_store,
            DeployOptions options);
+  ~Deployer();
+  Deployer(const Deployer &) = delete;
+  Deployer &operator=(const Deployer &) = delete;
 
   // Runs every node of the plan; returns one outcome per (certificate, hook) attempted or skipped.
   std::vector<DeployOutcome> run(const Plan &plan);
@@ -82,7 +85,7 @@ class Deployer {
   std::map<std::string, CertificateJournal> &journals_;
   Journal &journal_store_;
   DeployOptions options_;
-  unsigned long marker_counter_ = 0;
+  std::filesystem::path request_dir_;   // plugin requests and results; removed at the end
 };
 
 // The wait before try n+1 (n >= 1): uniform in [0, min(max_delay, delay * 2^(n-1))].
