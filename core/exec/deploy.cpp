@@ -223,7 +223,7 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
   std::mutex mutex;
   std::condition_variable changed;
   std::vector<std::size_t> finished;  // completed by workers, not yet processed
-  std::vector<std::thread> workers;
+  std::map<std::size_t, std::thread> workers;   // running nodes; joined as they finish
   std::size_t running = 0, remaining = n;
   const std::size_t limit = static_cast<std::size_t>(std::max(1, config_.certhook.max_parallel));
 
@@ -315,6 +315,10 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
       --running;
       --remaining;
       running_hooks.erase(std::find(running_hooks.begin(), running_hooks.end(), plan.nodes[i].hook));
+      if (auto w = workers.find(i); w != workers.end()) {
+        w->second.join();   // it is done: only returning from work() remains
+        workers.erase(w);
+      }
       record(i);
     }
     finished.clear();
@@ -352,13 +356,13 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
       state[i] = State::running;
       ++running;
       running_hooks.push_back(node.hook);
-      workers.emplace_back(work, i, std::move(copy));
+      workers.emplace(i, std::thread(work, i, std::move(copy)));
     }
     if (remaining == 0) break;
     if (finished.empty()) changed.wait(lock, [&] { return !finished.empty(); });
   }
   lock.unlock();
-  for (auto &t : workers) t.join();
+  for (auto &[i, t] : workers) t.join();
   if (!options_.dry_run) journal_store_.sync();
   return outcomes;
 }
