@@ -98,6 +98,8 @@ TEST(ExecE2E, TimeoutKillsWholeTreeAndReturnsPromptly) {
   s.lineage("one");
   const std::string tag = unique_tag("ignoreterm");
   const std::string tag2 = unique_tag("setsid");
+  // Unique durations, so that the argv scan below sees only this run's processes.
+  const std::string d1 = "3601." + std::to_string(::getpid()), d2 = "3602." + std::to_string(::getpid());
   auto stubborn = s.script("stubborn.sh",
                            "trap '' TERM\n"
                            "sh -c 'trap \"\" TERM; touch " + (s / "grandchild").string() +
@@ -106,9 +108,9 @@ TEST(ExecE2E, TimeoutKillsWholeTreeAndReturnsPromptly) {
                            "sleep 3600\n");
   auto daemon = s.script("daemon.sh",
                          "setsid -f sh -c 'touch " + (s / "daemon1").string() +
-                             "; exec sleep 3601'\n"                     // new session, re-parented
+                             "; exec sleep " + d1 + "'\n"                     // new session, re-parented
                          "setsid sh -c 'touch " + (s / "daemon2").string() +
-                             "; exec sleep 3602' &\n"                   // new session, still a child
+                             "; exec sleep " + d2 + "' &\n"                   // new session, still a child
                          "echo daemon started\n"
                          "sleep 3600\n");
   std::string cfg;
@@ -128,8 +130,8 @@ TEST(ExecE2E, TimeoutKillsWholeTreeAndReturnsPromptly) {
   std::this_thread::sleep_for(200ms);   // let init reap what it inherited
   EXPECT_TRUE(processes_with_env("TEST_TAG=" + tag).empty()) << "a process of the stubborn hook survived";
   EXPECT_TRUE(processes_with_env("TEST_TAG=" + tag2).empty()) << "a process of the setsid hook survived";
-  EXPECT_TRUE(processes_with_arg("3601").empty());
-  EXPECT_TRUE(processes_with_arg("3602").empty());
+  EXPECT_TRUE(processes_with_arg(d1).empty());
+  EXPECT_TRUE(processes_with_arg(d2).empty());
 
   auto doc = r.json();
   ASSERT_EQ(doc["failed"].size(), 2u) << doc.dump(1);
