@@ -220,11 +220,9 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
   std::vector<std::string> running_hooks;
   std::vector<DeployOutcome> outcomes;
 
-  std::mutex mutex;
+  std::mutex mutex;                   // guards everything above and below, and the journal
   std::condition_variable changed;
-  std::vector<std::size_t> finished;  // completed by workers, not yet processed
-  std::map<std::size_t, std::thread> workers;   // running nodes; joined as they finish
-  std::size_t running = 0, remaining = n;
+  std::size_t remaining = n;
   const std::size_t limit = static_cast<std::size_t>(std::max(1, config_.certhook.max_parallel));
 
   auto certificates_of = [&](std::size_t i) {
@@ -234,7 +232,8 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
     return out;
   };
 
-  auto work = [&](std::size_t i, PlanNode node) {
+  // Every try of one node (retry with backoff); runs without the lock.
+  auto try_node = [&](const PlanNode &node) -> std::pair<std::string, int> {
     const HookConfig *hc = node.config;
     const int attempts = hc ? std::max(1, hc->retry.attempts) : 1;
     std::string error;
@@ -261,12 +260,7 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
       if (permanent || attempt >= attempts) break;
       std::this_thread::sleep_for(backoff_delay(hc->retry, attempt));
     }
-    std::lock_guard lock(mutex);
-    errors[i] = error;
-    failed[i] = !error.empty();
-    tries[i] = attempt;
-    finished.push_back(i);
-    changed.notify_all();
+    return {error, attempt};
   };
 
   auto skip_successors = [&](std::size_t i) {
@@ -307,23 +301,11 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
     if (!errors[i].empty() && node.config && node.config->stop_on_failure) skip_successors(i);
   };
 
-  std::unique_lock lock(mutex);
-  while (remaining > 0) {
-    // Process completions.
-    for (std::size_t i : finished) {
-      state[i] = State::done;
-      --running;
-      --remaining;
-      running_hooks.erase(std::find(running_hooks.begin(), running_hooks.end(), plan.nodes[i].hook));
-      if (auto w = workers.find(i); w != workers.end()) {
-        w->second.join();   // it is done: only returning from work() remains
-        workers.erase(w);
-      }
-      record(i);
-    }
-    finished.clear();
-    // Start what is ready.
-    for (std::size_t i = 0; i < n && running < limit; ++i) {
+  // The next node that can start now, marked running; nodes that need no process (skipped by an
+  // on_failure = "stop" predecessor, or not run under --dry-run) are completed on the way.
+  // Lowest index first: the plan's order, ties broken by name.
+  auto next_ready = [&]() -> std::optional<std::pair<std::size_t, PlanNode>> {
+    for (std::size_t i = 0; i < n; ++i) {
       if (state[i] != State::waiting) continue;
       const auto &node = plan.nodes[i];
       bool ready = std::all_of(node.after.begin(), node.after.end(),
@@ -339,10 +321,9 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
           outcomes.push_back({c, node.hook, "not run: an earlier hook failed with on_failure = \"stop\""});
         continue;
       }
-      bool runs = true;
       if (options_.dry_run) {
         const ResolvedHook *resolved = node.config ? &hooks_.at(node.hook) : nullptr;
-        runs = resolved && (resolved->plugin || node.config->dry_run);
+        bool runs = resolved && (resolved->plugin || node.config->dry_run);
         if (!runs) {
           spdlog::info("{}: {}: would run (skipped under --dry-run)", join(certs, ", "), node.hook);
           for (const auto &c : certs) outcomes.push_back({c, node.hook, ""});
@@ -354,15 +335,41 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
       PlanNode copy = node;
       copy.certificates = certs;
       state[i] = State::running;
-      ++running;
       running_hooks.push_back(node.hook);
-      workers.emplace(i, std::thread(work, i, std::move(copy)));
+      return std::make_pair(i, std::move(copy));
     }
-    if (remaining == 0) break;
-    if (finished.empty()) changed.wait(lock, [&] { return !finished.empty(); });
-  }
-  lock.unlock();
-  for (auto &[i, t] : workers) t.join();
+    return std::nullopt;
+  };
+
+  // max_parallel workers, each taking the next ready node and recording its outcome itself: a
+  // hook's start and end need no hand-off through another thread.
+  auto worker = [&] {
+    std::unique_lock lock(mutex);
+    while (remaining > 0) {
+      auto next = next_ready();
+      if (!next) {
+        if (remaining > 0) changed.wait(lock);
+        continue;
+      }
+      const std::size_t i = next->first;
+      changed.notify_all();   // nodes completed on the way may have made more ready: others look
+      lock.unlock();
+      auto [error, attempts] = try_node(next->second);
+      lock.lock();
+      errors[i] = error;
+      failed[i] = !error.empty();
+      tries[i] = attempts;
+      state[i] = State::done;
+      --remaining;
+      running_hooks.erase(std::find(running_hooks.begin(), running_hooks.end(), plan.nodes[i].hook));
+      record(i);
+      changed.notify_all();
+    }
+    changed.notify_all();
+  };
+  std::vector<std::thread> workers;
+  for (std::size_t w = 0; w < std::min(limit, n); ++w) workers.emplace_back(worker);
+  for (auto &t : workers) t.join();
   if (!options_.dry_run) journal_store_.sync();
   return outcomes;
 }
