@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "exec/process.hpp"
@@ -277,6 +278,22 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
     }
   };
 
+  // Journal writes are grouped per certificate: one when the certificate's last node of the plan
+  // has finished, or when its previous write is a second old (so long hooks are recorded as they
+  // finish); what is left is written at the end. A crash in between only loses records of hooks
+  // that finished (they run again), never invents one.
+  std::map<std::string, std::size_t> nodes_left;
+  for (const auto &node : plan.nodes)
+    for (const auto &c : node.certificates) ++nodes_left[c];
+  const auto started = std::chrono::steady_clock::now();
+  std::map<std::string, std::chrono::steady_clock::time_point> last_write;
+  std::set<std::string> unwritten;
+  auto write_journal = [&](const std::string &name) {
+    journal_store_.save(name, journals_[name], false);
+    unwritten.erase(name);
+    last_write[name] = std::chrono::steady_clock::now();
+  };
+
   auto record = [&](std::size_t i) {
     const auto &node = plan.nodes[i];
     const ResolvedHook *resolved = node.config ? &hooks_.at(node.hook) : nullptr;
@@ -296,7 +313,10 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
         spdlog::error("{}: {}: {}", name, node.hook, errors[i]);
       }
       rec.updated = now_utc();
-      journal_store_.save(name, journals_[name], false);
+      unwritten.insert(name);
+      auto since = last_write.try_emplace(name, started).first->second;
+      if (--nodes_left[name] == 0 || std::chrono::steady_clock::now() - since >= std::chrono::seconds(1))
+        write_journal(name);
     }
     if (!errors[i].empty() && node.config && node.config->stop_on_failure) skip_successors(i);
   };
@@ -370,6 +390,7 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
   std::vector<std::thread> workers;
   for (std::size_t w = 0; w < std::min(limit, n); ++w) workers.emplace_back(worker);
   for (auto &t : workers) t.join();
+  for (auto pending = unwritten; const auto &name : pending) write_journal(name);
   if (!options_.dry_run) journal_store_.sync();
   return outcomes;
 }
