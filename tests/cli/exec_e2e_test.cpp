@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 #include <thread>
 
 #include "cli_support.hpp"
@@ -290,4 +291,38 @@ TEST(ExecE2E, ConcurrentRunsAreSerializedByTheStateLock) {
   EXPECT_EQ(r2.status, 0) << r2.err;
   EXPECT_EQ(read_lines(count).size(), 1u) << "both runs deployed";
   EXPECT_NE(r2.out.find("nothing to do"), std::string::npos) << r2.out;
+}
+
+// on_failure = "stop" skips the hooks ordered after the failed one, for that certificate only;
+// hooks without ordering to it and other certificates proceed.
+TEST(ExecE2E, OnFailureStopSkipsOnlyLaterHooksOfThatCertificate) {
+  Scratch s;
+  s.lineage("one");
+  s.lineage("two");
+  auto log = s / "log";
+  auto first = s.script("first.sh", "echo \"first $CERTHOOK_CERT_NAME\" >> " + log.string() +
+                                        "\n[ \"$CERTHOOK_CERT_NAME\" != one ]\n");
+  auto rec = s.script("rec.sh", "echo \"$1 $CERTHOOK_CERT_NAME\" >> " + log.string() + "\n");
+  std::string cfg;
+  cfg += exec_hook("first", {first.string()}, "on_failure = \"stop\"\nretry = { attempts = 1 }\n");
+  cfg += exec_hook("second", {rec.string(), "second"}, "after = [\"first\"]\n");
+  cfg += exec_hook("third", {rec.string(), "third"}, "after = [\"second\"]\n");
+  cfg += exec_hook("aside", {rec.string(), "aside"});
+  for (const char *n : {"one", "two"})
+    cfg += path_certificate(n, s.lineage_dir(n), {"first", "second", "third", "aside"}, "hooks_d = false\n");
+  s.write_config(cfg, 2);
+  auto r = s.run({"run", "--json"});
+  EXPECT_EQ(r.status, 1);
+  auto lines = read_lines(log);
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<std::string>{"aside one", "aside two", "first one", "first two", "second two",
+                                             "third two"}));
+  auto doc = r.json();
+  std::set<std::string> failed;
+  for (const auto &f : doc["failed"]) failed.insert(f["certificate"].get<std::string>() + "/" + f["hook"].get<std::string>());
+  EXPECT_EQ(failed, (std::set<std::string>{"one/first", "one/second", "one/third"})) << doc.dump(1);
+  auto j = s.journal("one");
+  EXPECT_EQ(j["hooks"]["first"]["attempts"], 1);
+  EXPECT_FALSE(j["hooks"].contains("second")) << "a skipped hook is not recorded as tried";
+  EXPECT_EQ(s.journal("two")["hooks"]["third"]["deployed_fingerprint"], s.journal("two")["facts"]["fingerprint"]);
 }
