@@ -20,12 +20,14 @@ namespace certhook::cli {
 
 namespace {
 
-// Cheap identity of the key file: a changed key invalidates cached facts without reading it.
+// Cheap identity of a lineage file: a changed file invalidates cached facts without reading it.
+// ctime cannot be set back by a writer, so an in-place rewrite is noticed too.
 std::string file_signature(const fs::path &p) {
   struct stat st {};
   if (::stat(p.c_str(), &st) != 0) return "";
-  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
-         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) +
+         ":" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
+         std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
 }
 
 std::vector<HooksDScript> scripts(const std::vector<HooksDirEntry> &entries) {
@@ -153,14 +155,20 @@ bool Engine::prepare_certificate(const CertificateConfig &c, CertificateJournal 
       dir = c.source;
     }
     out.paths = locate_lineage(dir);
-    const std::string fp = leaf_fingerprint(out.paths.cert);
+    const std::string cert_sig = file_signature(out.paths.cert);
     const std::string key_sig = file_signature(out.paths.key);
+    // Neither file changed since the facts were taken: nothing needs reading (a run with nothing
+    // to do reads only the journal).
+    const bool unchanged = journal.facts && !cert_sig.empty() && journal.facts->cert_signature == cert_sig &&
+                           journal.facts->key_digest == key_sig;
+    const std::string fp = unchanged ? journal.facts->fingerprint : leaf_fingerprint(out.paths.cert);
     if (journal.facts && journal.facts->fingerprint == fp && journal.facts->key_digest == key_sig) {
+      journal.facts->cert_signature = cert_sig;
       out.facts = *journal.facts;
     } else {
       CertificateFacts f = inspect_lineage(out.paths);
       out.facts = CachedFacts{f.fingerprint, key_sig, f.names, format_utc(f.not_before),
-                              format_utc(f.not_after), f.key_matches};
+                              format_utc(f.not_after), f.key_matches, cert_sig};
       journal.facts = out.facts;
       if (!c.acme && !c.domains.empty()) {
         for (const auto &d : c.domains)
@@ -266,7 +274,8 @@ ReconcileReport Engine::reconcile(const ReconcileRequest &req) {
       }
     }
     bool facts_changed = !before || before->fingerprint != journal.facts->fingerprint ||
-                         before->key_digest != journal.facts->key_digest;
+                         before->key_digest != journal.facts->key_digest ||
+                         before->cert_signature != journal.facts->cert_signature;
     if (!req.dry_run && (pruned || facts_changed)) journal_store.save(c->name, journal, false);
   }
 

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "exec/process.hpp"
@@ -235,11 +236,9 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
   std::vector<std::string> running_hooks;
   std::vector<DeployOutcome> outcomes;
 
-  std::mutex mutex;
+  std::mutex mutex;                   // guards everything above and below, and the journal
   std::condition_variable changed;
-  std::vector<std::size_t> finished;  // completed by workers, not yet processed
-  std::vector<std::thread> workers;
-  std::size_t running = 0, remaining = n;
+  std::size_t remaining = n;
   const std::size_t limit = static_cast<std::size_t>(std::max(1, config_.certhook.max_parallel));
 
   auto certificates_of = [&](std::size_t i) {
@@ -249,7 +248,8 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
     return out;
   };
 
-  auto work = [&](std::size_t i, PlanNode node) {
+  // Every try of one node (retry with backoff); runs without the lock.
+  auto try_node = [&](const PlanNode &node) -> std::pair<std::string, int> {
     const HookConfig *hc = node.config;
     const int attempts = hc ? std::max(1, hc->retry.attempts) : 1;
     std::string error;
@@ -276,12 +276,7 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
       if (permanent || attempt >= attempts) break;
       std::this_thread::sleep_for(backoff_delay(hc->retry, attempt));
     }
-    std::lock_guard lock(mutex);
-    errors[i] = error;
-    failed[i] = !error.empty();
-    tries[i] = attempt;
-    finished.push_back(i);
-    changed.notify_all();
+    return {error, attempt};
   };
 
   auto skip_successors = [&](std::size_t i) {
@@ -296,6 +291,22 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
             plan.nodes[j].certificates.end())
           skipped[j].push_back(c);
     }
+  };
+
+  // Journal writes are grouped per certificate: one when the certificate's last node of the plan
+  // has finished, or when its previous write is a second old (so long hooks are recorded as they
+  // finish); what is left is written at the end. A crash in between only loses records of hooks
+  // that finished (they run again), never invents one.
+  std::map<std::string, std::size_t> nodes_left;
+  for (const auto &node : plan.nodes)
+    for (const auto &c : node.certificates) ++nodes_left[c];
+  const auto started = std::chrono::steady_clock::now();
+  std::map<std::string, std::chrono::steady_clock::time_point> last_write;
+  std::set<std::string> unwritten;
+  auto write_journal = [&](const std::string &name) {
+    journal_store_.save(name, journals_[name], false);
+    unwritten.erase(name);
+    last_write[name] = std::chrono::steady_clock::now();
   };
 
   auto record = [&](std::size_t i) {
@@ -317,24 +328,19 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
         spdlog::error("{}: {}: {}", name, node.hook, errors[i]);
       }
       rec.updated = now_utc();
-      journal_store_.save(name, journals_[name], false);
+      unwritten.insert(name);
+      auto since = last_write.try_emplace(name, started).first->second;
+      if (--nodes_left[name] == 0 || std::chrono::steady_clock::now() - since >= std::chrono::seconds(1))
+        write_journal(name);
     }
     if (!errors[i].empty() && node.config && node.config->stop_on_failure) skip_successors(i);
   };
 
-  std::unique_lock lock(mutex);
-  while (remaining > 0) {
-    // Process completions.
-    for (std::size_t i : finished) {
-      state[i] = State::done;
-      --running;
-      --remaining;
-      running_hooks.erase(std::find(running_hooks.begin(), running_hooks.end(), plan.nodes[i].hook));
-      record(i);
-    }
-    finished.clear();
-    // Start what is ready.
-    for (std::size_t i = 0; i < n && running < limit; ++i) {
+  // The next node that can start now, marked running; nodes that need no process (skipped by an
+  // on_failure = "stop" predecessor, or not run under --dry-run) are completed on the way.
+  // Lowest index first: the plan's order, ties broken by name.
+  auto next_ready = [&]() -> std::optional<std::pair<std::size_t, PlanNode>> {
+    for (std::size_t i = 0; i < n; ++i) {
       if (state[i] != State::waiting) continue;
       const auto &node = plan.nodes[i];
       bool ready = std::all_of(node.after.begin(), node.after.end(),
@@ -350,10 +356,9 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
           outcomes.push_back({c, node.hook, "not run: an earlier hook failed with on_failure = \"stop\""});
         continue;
       }
-      bool runs = true;
       if (options_.dry_run) {
         const ResolvedHook *resolved = node.config ? &hooks_.at(node.hook) : nullptr;
-        runs = resolved && (resolved->plugin || node.config->dry_run);
+        bool runs = resolved && (resolved->plugin || node.config->dry_run);
         if (!runs) {
           spdlog::info("{}: {}: would run (skipped under --dry-run)", join(certs, ", "), node.hook);
           for (const auto &c : certs) outcomes.push_back({c, node.hook, ""});
@@ -365,15 +370,42 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
       PlanNode copy = node;
       copy.certificates = certs;
       state[i] = State::running;
-      ++running;
       running_hooks.push_back(node.hook);
-      workers.emplace_back(work, i, std::move(copy));
+      return std::make_pair(i, std::move(copy));
     }
-    if (remaining == 0) break;
-    if (finished.empty()) changed.wait(lock, [&] { return !finished.empty(); });
-  }
-  lock.unlock();
+    return std::nullopt;
+  };
+
+  // max_parallel workers, each taking the next ready node and recording its outcome itself: a
+  // hook's start and end need no hand-off through another thread.
+  auto worker = [&] {
+    std::unique_lock lock(mutex);
+    while (remaining > 0) {
+      auto next = next_ready();
+      if (!next) {
+        if (remaining > 0) changed.wait(lock);
+        continue;
+      }
+      const std::size_t i = next->first;
+      changed.notify_all();   // nodes completed on the way may have made more ready: others look
+      lock.unlock();
+      auto [error, attempts] = try_node(next->second);
+      lock.lock();
+      errors[i] = error;
+      failed[i] = !error.empty();
+      tries[i] = attempts;
+      state[i] = State::done;
+      --remaining;
+      running_hooks.erase(std::find(running_hooks.begin(), running_hooks.end(), plan.nodes[i].hook));
+      record(i);
+      changed.notify_all();
+    }
+    changed.notify_all();
+  };
+  std::vector<std::thread> workers;
+  for (std::size_t w = 0; w < std::min(limit, n); ++w) workers.emplace_back(worker);
   for (auto &t : workers) t.join();
+  for (auto pending = unwritten; const auto &name : pending) write_journal(name);
   if (!options_.dry_run) journal_store_.sync();
   return outcomes;
 }

@@ -4,18 +4,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/process/v2/environment.hpp>
-#include <boost/process/v2/process.hpp>
-#include <boost/process/v2/start_dir.hpp>
-#include <boost/process/v2/stdio.hpp>
-// The library's out-of-line parts, compiled here once (this is its only translation unit).
-#include <boost/process/v2/src.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -23,12 +17,6 @@
 #include <set>
 #include <thread>
 #include <unordered_set>
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
-namespace bp = boost::process::v2;
 
 namespace certhook::exec {
 namespace {
@@ -38,22 +26,6 @@ using Clock = std::chrono::steady_clock;
 // Direct children that a run_process call is waiting for: reap_orphans must leave them alone.
 std::mutex managed_mutex;
 std::unordered_set<pid_t> managed;
-
-// Runs in the child between fork and exec: async-signal-safe calls only.
-struct ChildSetup {
-  template <class Launcher>
-  bp::error_code on_exec_setup(Launcher &, const bp::filesystem::path &, const char *const *&) {
-    ::setpgid(0, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
-    // Every inherited descriptor above 2 closes at exec. Marking rather than closing keeps the
-    // launcher's own exec-error pipe working (it is close-on-exec already).
-    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-    return {};
-  }
-};
 
 struct Fd {
   int fd = -1;
@@ -307,25 +279,48 @@ ProcessResult run_process(const ProcessSpec &spec) {
   }
   Fd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
 
+  // posix_spawn (clone with CLONE_VM|CLONE_VFORK) rather than fork: the cost of starting a hook
+  // must not grow with certhook's own memory (fork copies the page tables of every mapping and
+  // makes the parent fault on each page it writes afterwards). The child gets: stdin /dev/null,
+  // stdout and stderr the pipe, no other descriptor, its own process group, an empty signal
+  // mask and SIGPIPE at its default.
   pid_t pid = -1;
   {
-    boost::asio::io_context ctx;
-    std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
-    bp::error_code ec;
+    std::vector<std::string> args = spec.argv;
+    args[0] = program.string();
+    std::vector<char *> argv, envp;
+    for (auto &a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto &e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, write_end.fd, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, write_end.fd, STDERR_FILENO);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
     std::lock_guard lock(managed_mutex);  // registered before any reaper can see it exit
-    auto launch = [&](auto &&...extra) {
-      // The executor overload: 1.81's io_context+error_code overload ignores `ec` and throws.
-      return bp::default_process_launcher()(ctx.get_executor(), ec, program, args,
-                                            bp::process_stdio{nullptr, write_end.fd, write_end.fd},
-                                            bp::process_environment(env), ChildSetup{}, extra...);
-    };
-    auto proc = spec.cwd.empty() ? launch() : launch(bp::process_start_dir(spec.cwd.native()));
-    if (ec) {
-      result.error = "cannot run " + program.string() + ": " + ec.message();
+    int err = ::posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (err != 0) {
+      result.error = "cannot run " + program.string() + ": " + std::strerror(err) +
+                     (spec.cwd.empty() ? "" : " (in " + spec.cwd.string() + ")");
       return result;
     }
-    pid = proc.id();
-    proc.detach();
     managed.insert(pid);
   }
   write_end.reset();

@@ -28,7 +28,8 @@ json to_json(const CertificateJournal &j) {
   if (j.facts)
     out["facts"] = {{"fingerprint", j.facts->fingerprint}, {"key_digest", j.facts->key_digest},
                     {"names", j.facts->names},             {"not_before", j.facts->not_before},
-                    {"not_after", j.facts->not_after},     {"key_matches", j.facts->key_matches}};
+                    {"not_after", j.facts->not_after},     {"key_matches", j.facts->key_matches},
+                    {"cert_signature", j.facts->cert_signature}};
   if (j.origin) out["origin"] = {{"fingerprint", j.origin->fingerprint}, {"reason", j.origin->reason}};
   if (j.issuance.failures || !j.issuance.last_error.empty())
     out["issuance"] = {{"failures", j.issuance.failures},
@@ -45,7 +46,8 @@ CertificateJournal from_json(const json &in) {
   if (auto f = in.find("facts"); f != in.end())
     j.facts = CachedFacts{f->value("fingerprint", ""), f->value("key_digest", ""),
                           f->value("names", std::vector<std::string>{}), f->value("not_before", ""),
-                          f->value("not_after", ""), f->value("key_matches", false)};
+                          f->value("not_after", ""), f->value("key_matches", false),
+                          f->value("cert_signature", "")};
   if (auto o = in.find("origin"); o != in.end())
     j.origin = Origin{o->value("fingerprint", ""), o->value("reason", "")};
   if (auto i = in.find("issuance"); i != in.end())

@@ -24,10 +24,11 @@ struct HookRecord {
 // Facts about one certificate version, valid while fingerprint (and key digest) match.
 struct CachedFacts {
   std::string fingerprint;
-  std::string key_digest;            // SHA-256 of the key file's bytes
+  std::string key_digest;            // identity of the key file (device, inode, size, mtime, ctime)
   std::vector<std::string> names;
   std::string not_before, not_after; // UTC, YYYY-MM-DDTHH:MM:SSZ
   bool key_matches = false;
+  std::string cert_signature;        // identity of cert.pem, same form: unchanged means not re-read
 };
 
 // Where the current certificate came from, so that retries of its deploy keep the reason.

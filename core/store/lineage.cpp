@@ -74,13 +74,15 @@ std::string slurp(const fs::path &p, std::string_view until = {}) {
 // A required (cert.pem, privkey.pem) or optional (chain.pem, fullchain.pem) member.
 // Returns whether it is present; throws for a present but unusable entry.
 bool check_member(const fs::path &p, bool required) {
-  struct stat lst {};
-  if (::lstat(p.c_str(), &lst) != 0) {
-    if (!required) return false;
-    fail(p, "missing", "a lineage needs cert.pem and privkey.pem; check the certificate's source");
-  }
+  // One stat in the usual case (every run checks every lineage); lstat only to tell a missing
+  // member from a dangling symlink.
   struct stat st {};
   if (::stat(p.c_str(), &st) != 0) {
+    struct stat lst {};
+    if (::lstat(p.c_str(), &lst) != 0) {
+      if (!required) return false;
+      fail(p, "missing", "a lineage needs cert.pem and privkey.pem; check the certificate's source");
+    }
     std::error_code ec;
     auto target = fs::read_symlink(p, ec);
     fail(p, "dangling symlink" + (ec ? std::string() : " to " + target.string()),
