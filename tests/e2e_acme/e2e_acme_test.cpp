@@ -309,13 +309,22 @@ TEST_F(E2eAcme, WebrootSucceedsWhileOtherCertificatesFailClearly) {
   ASSERT_TRUE(f.is_object()) << r.dump(1);
   EXPECT_TRUE(contains(f["error"], "invalid domain \"bad_name!.certhook.test\"")) << f["error"];
   EXPECT_TRUE(contains(f["error"], "certhook.toml:")) << "names the file and line: " << f["error"];
+  // The configuration diagnostic itself, once, with its own location.
+  json bad_diag;
+  for (const auto &e : r["errors"])
+    if (e["key"] == "certificate.badname.domains") bad_diag = e;
+  ASSERT_TRUE(bad_diag.is_object()) << r["errors"].dump(1);
+  EXPECT_GT(bad_diag["line"].get<int>(), 0);
+  EXPECT_FALSE(contains(bad_diag["message"], "certhook.toml:")) << bad_diag["message"];
   f = failure_of(r, "blocked");
   ASSERT_TRUE(f.is_object()) << r.dump(1);
   EXPECT_TRUE(contains(f["error"], "rejectedIdentifier")) << f["error"];
   EXPECT_TRUE(contains(f["error"], blocked)) << f["error"];
+  EXPECT_TRUE(contains(f["error"], "remove it from the certificate's domains")) << f["error"];
   f = failure_of(r, "unserved");
   ASSERT_TRUE(f.is_object()) << r.dump(1);
   EXPECT_TRUE(contains(f["error"], unserved + ": http-01 validation failed")) << f["error"];
+  EXPECT_TRUE(contains(f["error"], "reaches the [challenge] responder")) << f["error"];
   EXPECT_EQ(r["failed"].size(), 4u) << r.dump(1);
 
   for (const char *name : {"standalone", "badname", "blocked", "unserved"}) {
@@ -340,6 +349,7 @@ TEST_F(E2eAcme, RejectedAccountFailsAcmeCertificatesOnly) {
   ASSERT_TRUE(f.is_object()) << r.dump(1);
   EXPECT_TRUE(contains(f["error"], "invalidContact")) << f["error"];
   EXPECT_TRUE(contains(f["error"], "bad address@example.com")) << f["error"];
+  EXPECT_TRUE(contains(f["error"], "fix [acme] contact")) << f["error"];
   EXPECT_EQ(r["deployed"], json({{{"certificate", "manual"}, {"hook", "record"}}}));
   EXPECT_EQ(r["issued"], json::array());
   std::error_code ec;
@@ -387,6 +397,7 @@ TEST_F(E2eAcme, FailedIssuanceBacksOffUntilIssueAsks) {
   EXPECT_EQ(broken.connections(), contacted) << "a backed-off run contacted the CA";
   json f = failure_of(r, "backoff");
   ASSERT_TRUE(f.is_object()) << r.dump(1);
+  EXPECT_EQ(f["error"].get<std::string>().rfind("issuance failed 1 time(s) (last: acme: ", 0), 0u) << f["error"];
   EXPECT_TRUE(contains(f["error"], "backing off until " + next)) << f["error"];
   EXPECT_TRUE(contains(f["error"], "certhook issue backoff")) << f["error"];
   EXPECT_EQ(read_lines(events).size(), 1u) << "no pre script when nothing is issued";
