@@ -11,7 +11,7 @@ using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
 struct PollPolicy {
-  Millis first_delay{50};
+  Millis first_delay{10};
   Millis max_delay{1000};
   Millis timeout{std::chrono::minutes(2)};   // for one resource, from the first poll
 };

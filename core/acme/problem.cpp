@@ -56,8 +56,27 @@ Problem parse_problem(std::string_view json_text, int http_status) {
   return p;
 }
 
+namespace {
+
+// What an operator can do about the problems a configuration causes (RFC 8555 §6.7).
+std::string hint(const Problem &p) {
+  if (p.is("invalidContact") || p.is("unsupportedContact"))
+    return "; fix [acme] contact (at most a few \"mailto:user@example.com\" addresses)";
+  if (p.is("rejectedIdentifier") || p.is("unsupportedIdentifier"))
+    return "; the CA will not issue for this name: remove it from the certificate's domains";
+  if (p.is("externalAccountRequired"))
+    return "; this CA requires external account binding, which certhook does not support";
+  if (p.is("unauthorized") || p.is("connection") || p.is("incorrectResponse") || p.is("dns"))
+    return "; check that the name's http://.../.well-known/acme-challenge/ URL reaches the [challenge] responder "
+           "(standalone listen address, or the webroot your web server serves)";
+  if (p.is("rateLimited")) return "; the CA's rate limit: try again later";
+  return "";
+}
+
+}  // namespace
+
 AcmeProblem::AcmeProblem(Problem p, const std::string &context)
-    : AcmeError("acme: " + p.to_string() + (context.empty() ? std::string() : " (" + context + ")")),
+    : AcmeError("acme: " + p.to_string() + (context.empty() ? std::string() : " (" + context + ")") + hint(p)),
       problem(std::move(p)) {}
 
 }  // namespace certhook::acme

@@ -250,7 +250,9 @@ ReconcileReport Engine::reconcile(const ReconcileRequest &req) {
       });
       if (reported) continue;
       report.failed.push_back({c->name, "", error});
-      report.errors.push_back(certificate_error(*c, error));
+      // Configuration problems already carry their file:line; others get the certificate's.
+      if (!c->errors.empty()) report.errors.insert(report.errors.end(), c->errors.begin(), c->errors.end());
+      else report.errors.push_back(certificate_error(*c, error));
       spdlog::error("{}", error);
       continue;
     }

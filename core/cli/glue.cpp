@@ -110,11 +110,11 @@ void acme_step(Engine &engine, const ReconcileRequest &req,
     if (!req.ignore_backoff && !journal.issuance.next_attempt.empty()) {
       auto next = parse_utc(journal.issuance.next_attempt);
       if (next && *next > Clock::now()) {
-        std::string msg = c->name + ": issuance failed " + std::to_string(journal.issuance.failures) +
+        std::string msg = "issuance failed " + std::to_string(journal.issuance.failures) +
                           " time(s) (last: " + journal.issuance.last_error + "); backing off until " +
                           journal.issuance.next_attempt + " (certhook issue " + c->name +
                           " tries now)";
-        spdlog::warn("{}", msg);
+        spdlog::warn("{}: {}", c->name, msg);
         report.failed.push_back({c->name, "", msg});
         continue;
       }

@@ -121,6 +121,8 @@ Pebble::Pebble(PebbleOptions options) {
   unsigned short tls_port = free_port(), dns_port = free_port(), chall_mgmt = free_port();
   directory_url_ = "https://127.0.0.1:" + std::to_string(acme_port_) + "/dir";
 
+  std::string blocklist;
+  for (const auto &d : options.domain_blocklist) blocklist += (blocklist.empty() ? "\"" : ", \"") + d + "\"";
   write_text(dir_ / "pebble.json",
              "{\"pebble\": {\n"
              "  \"listenAddress\": \"127.0.0.1:" + std::to_string(acme_port_) + "\",\n"
@@ -130,7 +132,8 @@ Pebble::Pebble(PebbleOptions options) {
              "  \"httpPort\": " + std::to_string(http_port_) + ",\n"
              "  \"tlsPort\": " + std::to_string(tls_port) + ",\n"
              "  \"ocspResponderURL\": \"\",\n"
-             "  \"externalAccountBindingRequired\": false\n}}\n");
+             "  \"externalAccountBindingRequired\": false,\n"
+             "  \"domainBlocklist\": [" + blocklist + "]\n}}\n");
 
   challtestsrv_ = spawn({"pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-dns01",
                          "127.0.0.1:" + std::to_string(dns_port), "-http01", "", "-https01", "", "-tlsalpn01", "",

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "tempdir.hpp"
 
@@ -15,6 +16,7 @@ namespace certhook::test {
 struct PebbleOptions {
   int nonce_reject_percent = 50;   // PEBBLE_WFE_NONCEREJECT; Pebble's own default is 5
   bool validation_sleep = false;   // false: PEBBLE_VA_NOSLEEP=1
+  std::vector<std::string> domain_blocklist;   // Pebble refuses orders for these and their subdomains
 };
 
 class Pebble {
