@@ -147,7 +147,7 @@ bool Engine::prepare_certificate(const CertificateConfig &c, CertificateJournal 
     if (c.acme) {
       auto live = current_live_dir(config_->certhook.state_dir, c.name);
       if (!live) {
-        error = c.name + ": not issued yet";
+        error = "not issued yet; `certhook run` or `certhook issue " + c.name + "` obtains it";
         return false;
       }
       dir = *live;

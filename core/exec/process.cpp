@@ -239,23 +239,35 @@ void reap_orphans() {
 }
 
 int stop_marked_processes(std::string_view marker_prefix, Duration grace) {
-  std::vector<pid_t> targets;
   const pid_t self = ::getpid();
-  for (const auto &p : all_processes())
-    if (p.pid != self && environ_has_marker(p.pid, marker_prefix)) targets.push_back(p.pid);
-  for (pid_t p : targets) ::kill(p, SIGTERM);
+  auto scan = [&] {
+    std::vector<pid_t> found;
+    for (const auto &p : all_processes())
+      if (p.pid != self && environ_has_marker(p.pid, marker_prefix)) found.push_back(p.pid);
+    return found;
+  };
+  std::set<pid_t> signalled;
+  // Rescanning each round also catches children forked (or exec'd) after the previous scan.
   auto deadline = Clock::now() + grace;
-  while (Clock::now() < deadline) {
-    reap_orphans();
-    bool any = false;
-    for (pid_t p : targets) any = any || (::kill(p, 0) == 0 && environ_has_marker(p, marker_prefix));
-    if (!any) break;
+  for (auto found = scan(); !found.empty(); found = scan()) {
+    for (pid_t p : found)
+      if (signalled.insert(p).second) ::kill(p, SIGTERM);
+    if (Clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    reap_orphans();
   }
-  for (pid_t p : targets)
-    if (environ_has_marker(p, marker_prefix)) ::kill(p, SIGKILL);
+  for (int round = 0; round < 10; ++round) {
+    auto found = scan();
+    if (found.empty()) break;
+    for (pid_t p : found) {
+      signalled.insert(p);
+      ::kill(p, SIGKILL);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    reap_orphans();
+  }
   reap_orphans();
-  return static_cast<int>(targets.size());
+  return static_cast<int>(signalled.size());
 }
 
 ProcessResult run_process(const ProcessSpec &spec) {
