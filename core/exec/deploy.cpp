@@ -11,7 +11,9 @@
 #include <cstdlib>
 #include <mutex>
 #include <random>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 #include "exec/process.hpp"
 #include "util/atomic_file.hpp"
@@ -180,6 +182,18 @@ std::string Deployer::run_node_once(const PlanNode &node, int attempt, bool &per
                           {"dry_run", options_.dry_run},
                           {"certificates", certs}};
     write_file_atomic(request, req.dump(), 0600, false);
+    // certhook-plugin-host writes a plugin's log calls as "LEVEL: message": keep the plugin's level
+    // (debug only with -v, warnings still shown with -q) instead of logging every line as info.
+    spec.on_line = [&label](std::string_view line) {
+      static constexpr std::pair<std::string_view, spdlog::level::level_enum> levels[] = {
+          {"debug: ", spdlog::level::debug},
+          {"info: ", spdlog::level::info},
+          {"warning: ", spdlog::level::warn},
+          {"error: ", spdlog::level::err}};
+      for (const auto &[prefix, level] : levels)
+        if (line.starts_with(prefix)) return spdlog::log(level, "{}: {}", label, line.substr(prefix.size()));
+      spdlog::info("{}: {}", label, line);
+    };
     spec.argv = {options_.plugin_host.string(), "call", resolved->plugin_file.string(),
                  options_.dry_run ? "preflight" : "deploy", request.string(), result.string()};
   }

@@ -270,3 +270,23 @@ TEST_F(Fixtures, SecretsNeverAppearInAnyOutput) {
     for (const auto &s : secrets) EXPECT_FALSE(contains(text, s)) << e.path() << " holds " << s << "\n" << text;
   }
 }
+
+// A plugin's log lines keep their level: info is shown once as info (not "info: info:"), and
+// hidden by -q.
+TEST_F(Fixtures, PluginLogLinesKeepTheirLevel) {
+  env.add_fixture("flaky");
+  const fs::path state = env.dir() / "flaky.count";
+  lineage("l.test");
+  env.write_config("[[hook]]\nname = \"flaky\"\ntype = \"flaky\"\nretry = { attempts = 3, delay = \"10ms\" }\n"
+                   "[hook.options]\nstate = " + toml_str(state.string()) + "\n\n" +
+                   certificate("l.test", {"flaky"}));
+  CliRun quiet = env.certhook({"-q", "run"});
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.describe();
+  EXPECT_FALSE(contains(quiet.err, "succeeded on call 3")) << quiet.err;
+
+  fs::remove(state);
+  CliRun normal = env.certhook({"deploy", "l.test", "--force"});
+  ASSERT_EQ(normal.exit_code, 0) << normal.describe();
+  EXPECT_TRUE(contains(normal.err, "certhook: info: flaky (l.test): succeeded on call 3\n")) << normal.err;
+  EXPECT_FALSE(contains(normal.err, "info: info:")) << normal.err;
+}
