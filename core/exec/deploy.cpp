@@ -271,7 +271,8 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
         }
       }
       if (error.empty()) break;
-      spdlog::warn("{}: attempt {}/{} failed: {}", node.hook, attempt, attempts, error);
+      spdlog::warn("{}: attempt {}/{} failed{}: {}", node.hook, attempt, attempts,
+                   permanent && attempt < attempts ? " (permanent: not retried)" : "", error);
       if (permanent || attempt >= attempts) break;
       std::this_thread::sleep_for(backoff_delay(hc->retry, attempt));
     }

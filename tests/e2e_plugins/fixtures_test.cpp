@@ -185,6 +185,9 @@ TEST_F(Fixtures, EachBrokenPluginFailsOnlyItsHookWithItsOwnError) {
   EXPECT_EQ(read_text(flaky_state), "3\n");
   EXPECT_TRUE(contains(run.err, "flaky: attempt 1/3 failed: transient failure 1")) << run.err;
   EXPECT_TRUE(contains(run.err, "flaky: attempt 2/3 failed: transient failure 2")) << run.err;
+  // A permanent failure says so instead of promising more attempts.
+  EXPECT_TRUE(contains(run.err, "permanent: attempt 1/3 failed (permanent: not retried): HTTP 403")) << run.err;
+  EXPECT_TRUE(contains(run.err, "abi2: attempt 1/3 failed (permanent: not retried): ")) << run.err;
   json flaky = env.hook_record("site.test", "flaky");
   EXPECT_EQ(flaky["deployed_fingerprint"], fp);
   EXPECT_EQ(flaky["attempts"], 0);
@@ -249,6 +252,11 @@ TEST_F(Fixtures, SecretsNeverAppearInAnyOutput) {
       args.insert(args.end(), cmd.begin(), cmd.end());
       CliRun r = env.certhook(args);
       everything += r.all();
+      if (flags.size() == 1 && flags[0] == "--json") {
+        auto j = json::parse(r.out, nullptr, false);
+        EXPECT_TRUE(!j.is_discarded() && j.is_object())
+            << "certhook " << testing::PrintToString(args) << ": stdout is not one JSON object\n" << r.out;
+      }
       for (const auto &s : secrets) {
         EXPECT_FALSE(contains(r.out, s)) << "stdout of certhook " << testing::PrintToString(args) << " shows " << s
                                          << "\n" << r.out;
