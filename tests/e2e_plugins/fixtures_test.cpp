@@ -24,7 +24,7 @@ std::vector<std::string> lines_of(const std::string &text) {
   return out;
 }
 
-struct Fixtures : ::testing::Test {
+struct E2eFixtures : ::testing::Test {
   CerthookEnv env;
   Pem ca = make_ca();
 
@@ -44,7 +44,7 @@ struct Fixtures : ::testing::Test {
 
 // One batching hook shared by three certificates: one call per run with all three, after each
 // certificate's own predecessor; the plan shows the same shape.
-TEST_F(Fixtures, BatchingHookRunsOncePerRunWithAllCertificatesAfterTheirPredecessors) {
+TEST_F(E2eFixtures, BatchingHookRunsOncePerRunWithAllCertificatesAfterTheirPredecessors) {
   env.add_fixture("recorder");
   const fs::path record = env.dir() / "record.txt";
   std::string body =
@@ -111,7 +111,7 @@ TEST_F(Fixtures, BatchingHookRunsOncePerRunWithAllCertificatesAfterTheirPredeces
 
 // Every broken plugin fails exactly its own hook, with its own message in the run output and the
 // journal, while the good hooks of the same run (on the same certificate) deploy.
-TEST_F(Fixtures, EachBrokenPluginFailsOnlyItsHookWithItsOwnError) {
+TEST_F(E2eFixtures, EachBrokenPluginFailsOnlyItsHookWithItsOwnError) {
   write_text(env.plugins() / "notelf.so", "this is a text file, not a plugin\n");
   for (std::string f : {"no_entry", "abi2", "minor99", "short_descriptor", "dup_a", "dup_b", "crash", "abort",
                         "hang", "throw_create", "permanent", "flaky", "hello"})
@@ -221,7 +221,7 @@ TEST_F(Fixtures, EachBrokenPluginFailsOnlyItsHookWithItsOwnError) {
 
 // A secret option's value reaches the plugin but no output of check, plan, status, run or deploy,
 // text or JSON, stdout or stderr, verbose or not — not even in errors about it — nor the state dir.
-TEST_F(Fixtures, SecretsNeverAppearInAnyOutput) {
+TEST_F(E2eFixtures, SecretsNeverAppearInAnyOutput) {
   env.add_fixture("recorder");
   const fs::path record = env.dir() / "record.txt";
   const std::vector<std::string> secrets = {"SeCrEt-tok-0a1b", "SeCrEt-list-2c3d", "424242424242",
@@ -281,7 +281,7 @@ TEST_F(Fixtures, SecretsNeverAppearInAnyOutput) {
 
 // A plugin's log lines keep their level: info is shown once as info (not "info: info:"), and
 // hidden by -q.
-TEST_F(Fixtures, PluginLogLinesKeepTheirLevel) {
+TEST_F(E2eFixtures, PluginLogLinesKeepTheirLevel) {
   env.add_fixture("flaky");
   const fs::path state = env.dir() / "flaky.count";
   lineage("l.test");

@@ -39,7 +39,7 @@ template <> struct Traits<ApacheServer> {
 };
 
 template <class Server>
-struct WebServer : ::testing::Test {
+struct E2eWebServer : ::testing::Test {
   CerthookEnv env{"ew"};
   Pem ca = make_ca();
   std::vector<std::string> names;
@@ -101,9 +101,9 @@ struct WebServer : ::testing::Test {
 };
 
 using Servers = ::testing::Types<NginxServer, ApacheServer>;
-TYPED_TEST_SUITE(WebServer, Servers);
+TYPED_TEST_SUITE(E2eWebServer, Servers);
 
-TYPED_TEST(WebServer, RunDeploysTheRewrittenLineageAndVerifiesIt) {
+TYPED_TEST(E2eWebServer, RunDeploysTheRewrittenLineageAndVerifiesIt) {
   this->start(1);
   this->configure();
   this->deploy_a();
@@ -118,7 +118,7 @@ TYPED_TEST(WebServer, RunDeploysTheRewrittenLineageAndVerifiesIt) {
   EXPECT_EQ(this->server->reload_count(), reloads + 1);
 }
 
-TYPED_TEST(WebServer, TenChangedCertificatesOneReloadAllVerified) {
+TYPED_TEST(E2eWebServer, TenChangedCertificatesOneReloadAllVerified) {
   this->start(10);
   this->configure();
   this->deploy_a();
@@ -137,7 +137,7 @@ TYPED_TEST(WebServer, TenChangedCertificatesOneReloadAllVerified) {
   }
 }
 
-TYPED_TEST(WebServer, BrokenConfigFailsWithTheServersMessageAndTheNextRunDeploys) {
+TYPED_TEST(E2eWebServer, BrokenConfigFailsWithTheServersMessageAndTheNextRunDeploys) {
   this->start(1);
   this->configure();
   this->deploy_a();
@@ -171,7 +171,7 @@ TYPED_TEST(WebServer, BrokenConfigFailsWithTheServersMessageAndTheNextRunDeploys
   EXPECT_EQ(this->server->reload_count(), reloads + 1);
 }
 
-TYPED_TEST(WebServer, VerificationFailsWhenTheServerNeverPicksItUp) {
+TYPED_TEST(E2eWebServer, VerificationFailsWhenTheServerNeverPicksItUp) {
   this->start(1);
   this->configure(Traits<TypeParam>::no_reload, "1s");
   this->deploy_a(false);   // verify passes: the server serves A already
@@ -188,7 +188,7 @@ TYPED_TEST(WebServer, VerificationFailsWhenTheServerNeverPicksItUp) {
   EXPECT_EQ(this->served(0), this->fp_a(0));
 }
 
-TYPED_TEST(WebServer, DeployDryRunRunsOnlyTheConfigTest) {
+TYPED_TEST(E2eWebServer, DeployDryRunRunsOnlyTheConfigTest) {
   this->start(1);
   this->configure();
   this->deploy_a();
