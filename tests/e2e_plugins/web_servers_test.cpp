@@ -199,6 +199,11 @@ TYPED_TEST(E2eWebServer, DeployDryRunRunsOnlyTheConfigTest) {
 
   CliRun r = this->env.certhook({"deploy", "s0.test", "--dry-run"});
   EXPECT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_TRUE(contains(r.out, "would deploy: s0.test: web\n")) << r.describe();
+  EXPECT_FALSE(contains(r.out, "deployed:")) << "nothing was deployed: " << r.describe();
+  json j = this->env.certhook_json({"deploy", "s0.test", "--dry-run"});
+  EXPECT_EQ(j["dry_run"], true) << j.dump(2);
+  EXPECT_EQ(j["deployed"], json::array({{{"certificate", "s0.test"}, {"hook", "web"}}})) << j.dump(2);
   EXPECT_EQ(this->server->reload_count(), reloads);
   EXPECT_EQ(read_text(journal), before);
   EXPECT_EQ(this->served(0), this->fp_a(0));
