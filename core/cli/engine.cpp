@@ -58,13 +58,16 @@ nlohmann::json ReconcileReport::to_json() const {
           {"renewed", renewed},
           {"deployed", deployed_json},
           {"failed", failed_json},
-          {"errors", cli::to_json(errors)}};
+          {"errors", cli::to_json(errors)},
+          {"dry_run", dry_run}};
 }
 
 void ReconcileReport::print_text() const {
-  for (const auto &n : issued) std::cout << "issued: " << n << "\n";
-  for (const auto &n : renewed) std::cout << "renewed: " << n << "\n";
-  for (const auto &d : deployed) std::cout << "deployed: " << d.certificate << ": " << d.hook << "\n";
+  // Under --dry-run nothing was issued or deployed: say what would be.
+  for (const auto &n : issued) std::cout << (dry_run ? "would issue: " : "issued: ") << n << "\n";
+  for (const auto &n : renewed) std::cout << (dry_run ? "would renew: " : "renewed: ") << n << "\n";
+  for (const auto &d : deployed)
+    std::cout << (dry_run ? "would deploy: " : "deployed: ") << d.certificate << ": " << d.hook << "\n";
   for (const auto &f : failed)
     std::cout << "failed: " << f.certificate << (f.hook.empty() ? "" : ": " + f.hook) << ": " << f.error << "\n";
   if (issued.empty() && renewed.empty() && deployed.empty() && failed.empty() && errors.empty())
@@ -204,6 +207,7 @@ bool Engine::prepare_certificate(const CertificateConfig &c, CertificateJournal 
 
 ReconcileReport Engine::reconcile(const ReconcileRequest &req) {
   ReconcileReport report;
+  report.dry_run = req.dry_run;
   const fs::path state_dir = config_->certhook.state_dir;
   std::optional<StateLock> lock;
   if (!req.dry_run) {

@@ -32,6 +32,7 @@ struct ReconcileReport {
   std::vector<std::string> issued, renewed;
   std::vector<exec::DeployOutcome> deployed, failed;
   Diagnostics errors;                    // certificate-level problems and phase script failures
+  bool dry_run = false;                  // issued/renewed/deployed say what would happen
   int exit_status() const;
   nlohmann::json to_json() const;
   void print_text() const;

@@ -14,7 +14,9 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 #include "exec/process.hpp"
 #include "util/atomic_file.hpp"
@@ -181,6 +183,18 @@ std::string Deployer::run_node_once(const PlanNode &node, int attempt, bool &per
                           {"dry_run", options_.dry_run},
                           {"certificates", certs}};
     write_file_atomic(request, req.dump(), 0600, false);
+    // certhook-plugin-host writes a plugin's log calls as "LEVEL: message": keep the plugin's level
+    // (debug only with -v, warnings still shown with -q) instead of logging every line as info.
+    spec.on_line = [&label](std::string_view line) {
+      static constexpr std::pair<std::string_view, spdlog::level::level_enum> levels[] = {
+          {"debug: ", spdlog::level::debug},
+          {"info: ", spdlog::level::info},
+          {"warning: ", spdlog::level::warn},
+          {"error: ", spdlog::level::err}};
+      for (const auto &[prefix, level] : levels)
+        if (line.starts_with(prefix)) return spdlog::log(level, "{}: {}", label, line.substr(prefix.size()));
+      spdlog::info("{}: {}", label, line);
+    };
     spec.argv = {options_.plugin_host.string(), "call", resolved->plugin_file.string(),
                  options_.dry_run ? "preflight" : "deploy", request.string(), result.string()};
   }
@@ -272,7 +286,8 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
         }
       }
       if (error.empty()) break;
-      spdlog::warn("{}: attempt {}/{} failed: {}", node.hook, attempt, attempts, error);
+      spdlog::warn("{}: attempt {}/{} failed{}: {}", node.hook, attempt, attempts,
+                   permanent && attempt < attempts ? " (permanent: not retried)" : "", error);
       if (permanent || attempt >= attempts) break;
       std::this_thread::sleep_for(backoff_delay(hc->retry, attempt));
     }

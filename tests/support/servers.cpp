@@ -245,6 +245,11 @@ void ServerProcess::stop() {
   // Workers normally leave with their master; after a SIGKILL they may not have.
   for (pid_t child : children)
     if (process_alive(child)) ::kill(child, SIGKILL);
+  // A signalled process is not gone at once (a loaded machine may take a while): wait, bounded,
+  // so that the caller sees every process of the server gone and its port closed.
+  const auto gone_by = std::chrono::steady_clock::now() + stop_timeout;
+  for (pid_t child : children)
+    while (process_alive(child) && std::chrono::steady_clock::now() < gone_by) std::this_thread::sleep_for(5ms);
 }
 
 int ServerProcess::count_lines(const fs::path &file, const std::string &needle) const {
