@@ -242,14 +242,20 @@ void ServerProcess::stop() {
     }
     reaped_ = true;
   }
-  // Workers normally leave with their master; after a SIGKILL they may not have.
+  // Workers normally leave with their master; after a SIGKILL, or a worker still draining after
+  // a reload, they may not have. They are all in the process group the launcher created (its
+  // id is the master's PID): kill what is left of it and wait, bounded, until the group is empty,
+  // so that the caller sees every process of the server gone and its port closed.
   for (pid_t child : children)
     if (process_alive(child)) ::kill(child, SIGKILL);
-  // A signalled process is not gone at once (a loaded machine may take a while): wait, bounded,
-  // so that the caller sees every process of the server gone and its port closed.
+  if (::kill(-pid_, 0) == 0) ::kill(-pid_, SIGKILL);
   const auto gone_by = std::chrono::steady_clock::now() + stop_timeout;
-  for (pid_t child : children)
-    while (process_alive(child) && std::chrono::steady_clock::now() < gone_by) std::this_thread::sleep_for(5ms);
+  while (std::chrono::steady_clock::now() < gone_by) {
+    bool left = ::kill(-pid_, 0) == 0;
+    for (pid_t child : children) left = left || process_alive(child);
+    if (!left) break;
+    std::this_thread::sleep_for(5ms);
+  }
 }
 
 int ServerProcess::count_lines(const fs::path &file, const std::string &needle) const {
