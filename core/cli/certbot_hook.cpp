@@ -27,18 +27,18 @@ int cmd_certbot_hook(const GlobalOptions &g) {
     return fail("certbot-hook: RENEWED_LINEAGE is not set; run this from certbot's --deploy-hook");
   std::error_code ec;
   fs::path renewed = fs::weakly_canonical(lineage, ec);
-  std::string match;
+  std::vector<std::string> matches;   // several certificates may deploy the same lineage
   for (const auto &c : engine.config().certificates) {
     if (c.acme) continue;
     std::error_code ec2;
-    if (fs::weakly_canonical(c.source, ec2) == renewed && !ec2) match = c.name;
+    if (fs::weakly_canonical(c.source, ec2) == renewed && !ec2) matches.push_back(c.name);
   }
-  if (match.empty())
+  if (matches.empty())
     return fail("certbot-hook: RENEWED_LINEAGE=" + std::string(lineage) +
                 " matches no certificate's source in " + engine.config().file.string() +
                 "; add a [[certificate]] with source = \"" + std::string(lineage) + "\"");
   ReconcileRequest req;
-  req.names = {match};
+  req.names = matches;
   req.reason_override = "renewed";
   req.acme = false;
   req.command = "certbot-hook";

@@ -102,6 +102,7 @@ void Engine::resolve_hooks() {
     exec::ResolvedHook r;
     r.config = &h;
     for (const auto &e : h.errors) r.errors.push_back(e.to_string());
+    for (const auto &[key, value] : h.env) r.secrets.push_back(value);   // env values are secrets
     hooks_[h.name] = std::move(r);
   }
   resolve_plugin_hooks(*config_, hooks_);
@@ -209,7 +210,17 @@ ReconcileReport Engine::reconcile(const ReconcileRequest &req) {
   ReconcileReport report;
   report.dry_run = req.dry_run;
   const fs::path state_dir = config_->certhook.state_dir;
-  std::optional<StateLock> lock;
+  run_marker_ = state_marker(state_dir) + "-dry-" + std::to_string(::getpid());
+  std::optional<StateLock> lock;   // declared first: released after the registration is removed
+  // Removed when the run ends normally, in any way; left behind only when certhook is killed.
+  fs::path registration;
+  struct Unregister {
+    fs::path &path;
+    ~Unregister() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove(path, ec);
+    }
+  } unregister{registration};
   if (!req.dry_run) {
     std::string holder;
     lock = StateLock::acquire(state_dir, !g_.no_wait, req.command, &holder);
@@ -218,9 +229,23 @@ ReconcileReport Engine::reconcile(const ReconcileRequest &req) {
                                                      "; try again later, or drop --no-wait to wait"});
       return report;
     }
-    // Hooks that a killed certhook left running are stopped before anything else runs.
-    int stopped = exec::stop_marked_processes(state_marker(state_dir), std::chrono::seconds(5));
-    if (stopped > 0) spdlog::warn("certhook: stopped {} process(es) left running by an earlier certhook", stopped);
+    // Every process a run starts carries a marker beginning with the run's id, and the run is
+    // registered in STATE/running/ until it ends. A registration left behind means that certhook
+    // was killed: what its hooks left running is stopped before anything else runs. (Daemons
+    // started by hooks of runs that ended normally are not touched.)
+    std::error_code ec;
+    const fs::path running = state_dir / "running";
+    for (const auto &entry : fs::directory_iterator(running, ec)) {
+      int stopped = exec::stop_marked_processes(entry.path().filename().string(), std::chrono::seconds(5));
+      if (stopped > 0)
+        spdlog::warn("certhook: stopped {} process(es) left running by an earlier certhook that was killed", stopped);
+      fs::remove(entry.path(), ec);
+    }
+    run_marker_ = state_marker(state_dir) + "-" + std::to_string(::getpid()) + "-" +
+                  std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    fs::create_directories(running);
+    write_file_atomic(running / run_marker_, "", 0600, false);
+    registration = running / run_marker_;
   }
   exec::become_subreaper();
   for (const auto &e : hooks_d_errors_) report.errors.push_back(e);
@@ -304,7 +329,7 @@ ReconcileReport Engine::reconcile(const ReconcileRequest &req) {
   options.dry_run = req.dry_run;
   options.plugin_host = plugin_host_binary();
   options.state_dir = state_dir;
-  options.marker_prefix = state_marker(state_dir);
+  options.marker_prefix = run_marker_;
   options.verifier = make_verifier();
   exec::Deployer deployer(*config_, hooks_, contexts, journals, journal_store, options);
   for (auto &o : deployer.run(plan)) (o.error.empty() ? report.deployed : report.failed).push_back(std::move(o));

@@ -56,6 +56,8 @@ class Engine {
   nlohmann::json plan_json(const std::vector<std::string> &names);
 
   const GlobalOptions &global() const { return g_; }
+  // Prefix of the marker every process of the current run carries.
+  const std::string &run_marker() const { return run_marker_; }
 
  private:
   struct Prepared;
@@ -71,6 +73,7 @@ class Engine {
   std::map<std::string, exec::ResolvedHook> hooks_;
   std::vector<HooksDScript> pre_, deploy_, post_;
   Diagnostics hooks_d_errors_;
+  std::string run_marker_;
 };
 
 }  // namespace certhook::cli

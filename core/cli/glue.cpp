@@ -29,6 +29,11 @@ void resolve_plugin_hooks(const Config &config, std::map<std::string, exec::Reso
     if (p.plugin) {
       r.plugin_file = p.plugin->file;
       r.batching = p.plugin->batching;
+      for (const auto &spec : p.plugin->options) {
+        if (!spec.secret) continue;
+        auto it = p.options.find(spec.key);
+        if (it != p.options.end() && it->is_string()) r.secrets.push_back(it->get<std::string>());
+      }
     }
     r.options_json = p.options.dump();
   }
@@ -131,7 +136,7 @@ void acme_step(Engine &engine, const ReconcileRequest &req,
       std::map<std::string, CertificateJournal> no_journals;
       exec::DeployOptions options;
       options.state_dir = state_dir;
-      options.marker_prefix = state_marker(state_dir);
+      options.marker_prefix = engine.run_marker();
       exec::Deployer runner(config, no_hooks, no_certs, no_journals, journal_store, options);
       for (const auto &e : runner.run_phase_scripts("pre", pre_scripts, {}, {}))
         report.errors.push_back(Diagnostic{{}, "hooks.d/pre", e});

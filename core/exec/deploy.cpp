@@ -1,6 +1,7 @@
 #include "exec/deploy.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <set>
@@ -54,7 +57,49 @@ std::string process_failure(const ProcessResult &r) {
   return msg;
 }
 
+// Logs a process's output lines under `label`, at most max_logged_lines of them per process (the
+// rest is counted and reported once), with secrets redacted. Plugin-host lines ("LEVEL: text")
+// keep the plugin's level.
+constexpr std::size_t max_logged_lines = 200;
+
+std::function<void(std::string_view)> line_logger(std::string label, const std::vector<std::string> *secrets,
+                                                   bool plugin_levels) {
+  struct State {
+    std::string label;
+    std::size_t lines = 0;
+  };
+  auto state = std::make_shared<State>(State{std::move(label), 0});
+  return [state, secrets, plugin_levels](std::string_view raw) {
+    if (++state->lines > max_logged_lines) {
+      if (state->lines == max_logged_lines + 1)
+        spdlog::warn("{}: more than {} lines of output; the rest is not logged", state->label, max_logged_lines);
+      return;
+    }
+    std::string line = secrets ? redact_secrets(std::string(raw), *secrets) : std::string(raw);
+    if (plugin_levels) {
+      static constexpr std::pair<std::string_view, spdlog::level::level_enum> levels[] = {
+          {"debug: ", spdlog::level::debug},
+          {"info: ", spdlog::level::info},
+          {"warning: ", spdlog::level::warn},
+          {"error: ", spdlog::level::err}};
+      for (const auto &[prefix, level] : levels)
+        if (std::string_view(line).starts_with(prefix))
+          return spdlog::log(level, "{}: {}", state->label, std::string_view(line).substr(prefix.size()));
+    }
+    spdlog::info("{}: {}", state->label, line);
+  };
+}
+
 }  // namespace
+
+std::string redact_secrets(std::string text, const std::vector<std::string> &secrets) {
+  for (const auto &secret : secrets) {
+    if (secret.size() < 3) continue;
+    for (std::size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + 8))
+      text.replace(pos, secret.size(), "********");
+  }
+  return text;
+}
 
 Duration backoff_delay(const RetryPolicy &policy, int failed_attempts) {
   const int n = std::max(1, failed_attempts);
@@ -134,11 +179,11 @@ std::string Deployer::run_node_once(const PlanNode &node, int attempt, bool &per
   spec.marker = next_marker();
   spec.env = base_environment("deploy", attempt);
   const std::string label = node.hook + " (" + join(node.certificates, ", ") + ")";
-  spec.on_line = [&label](std::string_view line) { spdlog::info("{}: {}", label, line); };
+  const ResolvedHook *resolved = node.config ? &hooks_.at(node.hook) : nullptr;
+  const std::vector<std::string> *secrets = resolved ? &resolved->secrets : nullptr;
+  spec.on_line = line_logger(label, secrets, resolved && resolved->plugin);
 
-  const ResolvedHook *resolved = nullptr;
   if (node.config) {
-    resolved = &hooks_.at(node.hook);
     if (!resolved->errors.empty()) {
       permanent = true;
       return join(resolved->errors, "; ");
@@ -149,7 +194,13 @@ std::string Deployer::run_node_once(const PlanNode &node, int attempt, bool &per
     spec.timeout = config_.certhook.hooks_d_timeout;
   }
 
-  std::filesystem::path request, result;
+  std::filesystem::path result;
+  struct OwnedFd {
+    int fd = -1;
+    ~OwnedFd() {
+      if (fd >= 0) ::close(fd);
+    }
+  } request_fd;
   if (!node.config) {
     spec.argv = {node.script.string()};
     add_certificate_environment(spec.env, certificates_.at(node.certificates.front()));
@@ -159,9 +210,8 @@ std::string Deployer::run_node_once(const PlanNode &node, int attempt, bool &per
     for (const auto &[k, v] : node.config->env) spec.env.push_back(k + "=" + v);
     add_certificate_environment(spec.env, certificates_.at(node.certificates.front()));
   } else {
-    // The request holds option values, secrets included: 0600 in a private 0700 directory
-    // outside the state directory, so that --dry-run writes no state.
-    request = request_dir_ / ("request-" + spec.marker + ".json");
+    // The request holds option values, secrets included: it goes to the host's stdin from an
+    // anonymous memory file, so no copy is left on disk whatever happens to certhook.
     result = request_dir_ / ("result-" + spec.marker + ".json");
     nlohmann::json certs = nlohmann::json::array();
     for (const auto &name : node.certificates) {
@@ -182,21 +232,19 @@ std::string Deployer::run_node_once(const PlanNode &node, int attempt, bool &per
                           {"attempt", attempt},
                           {"dry_run", options_.dry_run},
                           {"certificates", certs}};
-    write_file_atomic(request, req.dump(), 0600, false);
-    // certhook-plugin-host writes a plugin's log calls as "LEVEL: message": keep the plugin's level
-    // (debug only with -v, warnings still shown with -q) instead of logging every line as info.
-    spec.on_line = [&label](std::string_view line) {
-      static constexpr std::pair<std::string_view, spdlog::level::level_enum> levels[] = {
-          {"debug: ", spdlog::level::debug},
-          {"info: ", spdlog::level::info},
-          {"warning: ", spdlog::level::warn},
-          {"error: ", spdlog::level::err}};
-      for (const auto &[prefix, level] : levels)
-        if (line.starts_with(prefix)) return spdlog::log(level, "{}: {}", label, line.substr(prefix.size()));
-      spdlog::info("{}: {}", label, line);
-    };
+    request_fd.fd = ::memfd_create("certhook-request", MFD_CLOEXEC);
+    if (request_fd.fd < 0) return std::string("cannot create the plugin request: ") + std::strerror(errno);
+    const std::string body = req.dump();
+    for (std::size_t done = 0; done < body.size();) {
+      ssize_t w = ::write(request_fd.fd, body.data() + done, body.size() - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return std::string("cannot write the plugin request: ") + std::strerror(errno);
+      done += static_cast<std::size_t>(w);
+    }
+    ::lseek(request_fd.fd, 0, SEEK_SET);
+    spec.stdin_fd = request_fd.fd;
     spec.argv = {options_.plugin_host.string(), "call", resolved->plugin_file.string(),
-                 options_.dry_run ? "preflight" : "deploy", request.string(), result.string()};
+                 options_.dry_run ? "preflight" : "deploy", "/dev/stdin", result.string()};
   }
 
   ProcessResult r = run_process(spec);
@@ -208,7 +256,6 @@ std::string Deployer::run_node_once(const PlanNode &node, int attempt, bool &per
     } catch (...) {
     }
     std::error_code ec;
-    std::filesystem::remove(request, ec);
     std::filesystem::remove(result, ec);
     std::string message = res.is_object() ? res.value("message", "") : "";
     if (r.outcome == ProcessResult::Outcome::exited && r.exit_code == 0) return "";
@@ -270,7 +317,12 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
     int attempt = 1;
     for (;; ++attempt) {
       bool permanent = false;
-      error = run_node_once(node, attempt, permanent);
+      try {
+        error = run_node_once(node, attempt, permanent);
+      } catch (const std::exception &e) {
+        error = e.what();
+      }
+      if (hc) error = redact_secrets(std::move(error), hooks_.at(node.hook).secrets);
       if (error.empty() && hc && hc->verify && !options_.dry_run) {
         for (const auto &name : node.certificates) {
           const auto &c = certificates_.at(name);
@@ -319,7 +371,14 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
   std::map<std::string, std::chrono::steady_clock::time_point> last_write;
   std::set<std::string> unwritten;
   auto write_journal = [&](const std::string &name) {
-    journal_store_.save(name, journals_[name], false);
+    try {
+      journal_store_.save(name, journals_[name], false);
+    } catch (const std::exception &e) {
+      // The hooks ran; only their record is lost, so they run again next time (safe).
+      spdlog::error("{}: journal not written: {}", name, e.what());
+      outcomes.push_back({name, "journal", std::string("cannot record the outcome: ") + e.what() +
+                                               "; these hooks will run again"});
+    }
     unwritten.erase(name);
     last_write[name] = std::chrono::steady_clock::now();
   };
@@ -421,7 +480,14 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
   for (std::size_t w = 0; w < std::min(limit, n); ++w) workers.emplace_back(worker);
   for (auto &t : workers) t.join();
   for (auto pending = unwritten; const auto &name : pending) write_journal(name);
-  if (!options_.dry_run) journal_store_.sync();
+  if (!options_.dry_run) {
+    try {
+      journal_store_.sync();
+    } catch (const std::exception &e) {
+      spdlog::error("journal: {}", e.what());
+      outcomes.push_back({"", "journal", std::string("cannot sync the journal: ") + e.what()});
+    }
+  }
   return outcomes;
 }
 
@@ -444,8 +510,7 @@ std::vector<std::string> Deployer::run_phase_scripts(const std::string &phase,
     }
     spec.timeout = config_.certhook.hooks_d_timeout;
     spec.marker = next_marker();
-    const std::string label = s.key;
-    spec.on_line = [&label](std::string_view line) { spdlog::info("{}: {}", label, line); };
+    spec.on_line = line_logger(s.key, nullptr, false);
     auto r = run_process(spec);
     if (!r.ok()) {
       errors.push_back(s.key + ": " + process_failure(r));

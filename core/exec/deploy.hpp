@@ -26,6 +26,7 @@ struct ResolvedHook {
   std::string options_json;            // typed options for the plugin host (may hold secrets)
   std::string config_hash;             // a change redeploys
   std::vector<std::string> errors;     // non-empty: the hook cannot run; each is a full message
+  std::vector<std::string> secrets;    // values never to show: exec env values, secret options
 };
 
 // What a deploy needs to know about one certificate.
@@ -90,6 +91,9 @@ class Deployer {
 
 // The wait before try n+1 (n >= 1): uniform in [0, min(max_delay, delay * 2^(n-1))].
 Duration backoff_delay(const RetryPolicy &policy, int failed_attempts);
+
+// `text` with every secret (of 3 characters or more) replaced by "********".
+std::string redact_secrets(std::string text, const std::vector<std::string> &secrets);
 
 // Hash of the parts of a hook's config that change what it deploys.
 std::string hook_config_hash(const HookConfig &hook, const std::string &typed_options);

@@ -308,7 +308,8 @@ ProcessResult run_process(const ProcessSpec &spec) {
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    if (spec.stdin_fd >= 0) posix_spawn_file_actions_adddup2(&actions, spec.stdin_fd, STDIN_FILENO);
+    else posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, write_end.fd, STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, write_end.fd, STDERR_FILENO);
     posix_spawn_file_actions_addclosefrom_np(&actions, 3);

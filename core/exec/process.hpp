@@ -25,6 +25,7 @@ struct ProcessSpec {
   Duration timeout = std::chrono::minutes(5);
   Duration kill_grace = std::chrono::seconds(5);
   std::string marker;                    // value of marker_variable (added to env by run_process)
+  int stdin_fd = -1;                     // the child's stdin (e.g. a memfd); -1: /dev/null
   std::size_t output_limit = 64 * 1024;  // bytes of output kept for the result; the rest is counted
   // Called from the running thread for each complete line of output (stdout and stderr merged).
   std::function<void(std::string_view line)> on_line;

@@ -42,6 +42,10 @@ std::optional<Duration> parse_duration(std::string_view text, std::string *error
       return fail("\"" + std::string(text) + "\" is too long a duration");
     total += n * scale;
   }
+  // Deadlines are computed on nanosecond clocks (good for ~292 years): keep far below that.
+  constexpr std::int64_t max_total = 36'500LL * 86'400'000;
+  if (total > max_total)
+    return fail("\"" + std::string(text) + "\" is longer than 100 years (36500d); use a shorter duration");
   return Duration(total);
 }
 

@@ -3,7 +3,11 @@
 // deploy scripts, and the --json shapes of run/deploy/status/plan.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <algorithm>
 #include <set>
+#include <thread>
 
 #include "cli_support.hpp"
 
@@ -393,4 +397,76 @@ TEST(DeployE2E, JsonShapesManualDeployAndUnknownName) {
   auto bad_hook = s.run({"deploy", "one", "--hook", "nope"});
   EXPECT_EQ(bad_hook.status, 2);
   EXPECT_EQ(read_lines(log).size(), 3u);
+}
+
+// A daemon that a successful hook started belongs to the operator: later runs leave it alone.
+// (Only what a killed certhook left running is stopped; see ExecE2E.NextRunStopsHooksOfAKilledCerthook.)
+TEST(DeployE2E, DaemonStartedBySuccessfulHookSurvivesLaterRuns) {
+  Scratch s;
+  s.lineage("a");
+  const std::string tag = "certhook-daemon-" + std::to_string(::getpid());
+  auto start = s.script("start.sh", "setsid sh -c 'sleep 300; :' " + tag + " </dev/null >/dev/null 2>&1 &\nexit 0\n");
+  s.write_config(exec_hook("start", {start.string()}) + path_certificate("a", s.lineage_dir("a"), {"start"}));
+  ASSERT_EQ(s.run({"run"}).status, 0);
+  // The daemon's shell carries the tag as its $0, where we look for it.
+  std::vector<pid_t> daemons;
+  for (int i = 0; i < 250 && daemons.empty(); ++i) {
+    daemons = processes_with_arg(tag);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(daemons.size(), 1u);
+  auto again = s.run({"run"});
+  EXPECT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(again.err.find("left running"), std::string::npos) << again.err;
+  EXPECT_EQ(processes_with_arg(tag), daemons) << "a later run killed the daemon";
+  for (pid_t p : daemons) ::kill(p, SIGKILL);
+}
+
+// exec `env` values are secrets: never in logs, --json, status or the journal, even when the
+// hook prints them in its failure.
+TEST(DeployE2E, ExecEnvValuesAreRedactedEverywhere) {
+  Scratch s;
+  s.lineage("a");
+  const std::string secret = "s3cr3t-TOKEN-" + std::to_string(::getpid());
+  auto leak = s.script("leak.sh", "echo \"token is $API_TOKEN\"; echo \"$API_TOKEN\" >&2; exit 1\n");
+  s.write_config(exec_hook("leak", {leak.string()}, "retry = { attempts = 1 }\n",
+                           "env = { API_TOKEN = " + toml_string(secret) + " }") +
+                 path_certificate("a", s.lineage_dir("a"), {"leak"}));
+  auto run = s.run({"run", "--json"});
+  EXPECT_EQ(run.status, 1);
+  auto text = s.run({"run", "-v"});
+  auto status = s.run({"status", "--json"});
+  for (const auto *r : {&run, &text, &status}) {
+    EXPECT_EQ(r->out.find(secret), std::string::npos) << r->out;
+    EXPECT_EQ(r->err.find(secret), std::string::npos) << r->err;
+  }
+  EXPECT_EQ(s.journal("a").dump().find(secret), std::string::npos);
+  EXPECT_NE(run.json()["failed"][0]["error"].get<std::string>().find("********"), std::string::npos);
+}
+
+// certbot-hook deploys every certificate whose source is the renewed lineage.
+TEST(DeployE2E, CertbotHookDeploysEveryMatchingCertificate) {
+  Scratch s;
+  s.lineage("a");
+  auto log = s / "log";
+  auto rec = s.script("rec.sh", "echo \"$CERTHOOK_CERT_NAME\" >> " + log.string() + "\n");
+  s.write_config(exec_hook("rec", {rec.string()}) + path_certificate("one", s.lineage_dir("a"), {"rec"}) +
+                 path_certificate("two", s.lineage_dir("a").string() + "/", {"rec"}));
+  auto r = s.run({"certbot-hook"}, {"RENEWED_LINEAGE=" + s.lineage_dir("a").string()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  auto lines = read_lines(log);
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<std::string>{"one", "two"}));
+}
+
+// Hook output reaches the log bounded, however much a hook prints.
+TEST(DeployE2E, HookOutputInTheLogIsBounded) {
+  Scratch s;
+  s.lineage("a");
+  auto noisy = s.script("noisy.sh", "i=0; while [ $i -lt 5000 ]; do echo line $i; i=$((i+1)); done\n");
+  s.write_config(exec_hook("noisy", {noisy.string()}) + path_certificate("a", s.lineage_dir("a"), {"noisy"}));
+  auto r = s.run({"run"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_LT(r.err.size(), 100'000u);
+  EXPECT_NE(r.err.find("the rest is not logged"), std::string::npos);
 }

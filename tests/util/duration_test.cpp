@@ -30,3 +30,10 @@ TEST(Duration, FormatsShortest) {
   EXPECT_EQ(format_duration(Duration(0)), "0s");
   EXPECT_EQ(format_duration(Duration(86'400'500)), "1d500ms");
 }
+
+TEST(Duration, RefusesWhatClocksCannotHold) {
+  std::string why;
+  EXPECT_TRUE(parse_duration("36500d"));
+  EXPECT_FALSE(parse_duration("200000d", &why));
+  EXPECT_NE(why.find("longer than 100 years"), std::string::npos) << why;
+}
