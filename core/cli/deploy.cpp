@@ -1,4 +1,5 @@
 // certhook deploy NAME [--hook H]... [--force] [--dry-run]: run NAME's pending hooks now.
+#include <algorithm>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -15,8 +16,10 @@ int cmd_deploy(const GlobalOptions &g, const DeployOptions &o) {
   if (!engine.load() || !engine.check_names({o.name})) return exit_usage;
   const auto *cert = engine.config().find_certificate(o.name);
   for (const auto &h : o.hooks) {
+    const auto &scripts = engine.hooks_d_deploy();
     bool enabled = std::find(cert->hooks.begin(), cert->hooks.end(), h) != cert->hooks.end() ||
-                   (cert->hooks_d && h.starts_with("hooks.d/deploy/"));
+                   (cert->hooks_d && std::any_of(scripts.begin(), scripts.end(),
+                                                 [&](const HooksDScript &s) { return s.key == h; }));
     if (!enabled) {
       std::string msg = "--hook " + h + ": not a hook enabled for certificate " + o.name +
                         " (enable it in its `hooks` list)";

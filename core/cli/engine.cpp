@@ -84,10 +84,10 @@ bool Engine::load() {
     else print_diagnostics(r.fatal);
     return false;
   }
-  for (const auto &w : r.warnings) spdlog::warn("{}", w.to_string());
+  for (const auto &w : r.warnings) spdlog::warn("{}", w.to_string(false));
   config_ = std::move(r.config);
   auto listing = scan_hooks_dir(config_->certhook.hooks_dir);
-  for (const auto &w : listing.warnings) spdlog::warn("{}", w.to_string());
+  for (const auto &w : listing.warnings) spdlog::warn("{}", w.to_string(false));
   hooks_d_errors_ = listing.errors;
   pre_ = scripts(listing.pre);
   deploy_ = scripts(listing.deploy);
@@ -272,6 +272,10 @@ ReconcileReport Engine::reconcile(const ReconcileRequest &req) {
     exec::CertificateContext ctx;
     std::string error;
     if (!prepare_certificate(*c, journal, ctx, error, !req.dry_run)) {
+      if (req.dry_run && std::find(report.issued.begin(), report.issued.end(), c->name) != report.issued.end()) {
+        spdlog::info("{}: its hooks would deploy the certificate once it is issued", c->name);
+        continue;
+      }
       failed_certs.push_back(c->name);
       // A certificate whose issuance just failed is reported once, by the ACME step.
       bool reported = std::any_of(report.failed.begin(), report.failed.end(), [&](const auto &f) {

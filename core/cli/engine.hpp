@@ -56,6 +56,7 @@ class Engine {
   nlohmann::json plan_json(const std::vector<std::string> &names);
 
   const GlobalOptions &global() const { return g_; }
+  const std::vector<HooksDScript> &hooks_d_deploy() const { return deploy_; }
   // Prefix of the marker every process of the current run carries.
   const std::string &run_marker() const { return run_marker_; }
 

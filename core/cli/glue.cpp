@@ -63,8 +63,13 @@ std::optional<std::pair<Clock::time_point, Clock::time_point>> validity(const fs
   std::string fp = leaf_fingerprint(paths.cert);
   if (!journal.facts || journal.facts->fingerprint != fp) {
     CertificateFacts f = inspect_lineage(paths);
-    journal.facts = CachedFacts{f.fingerprint, "", f.names, format_utc(f.not_before),
-                                format_utc(f.not_after), f.key_matches};
+    CachedFacts facts;
+    facts.fingerprint = f.fingerprint;
+    facts.names = f.names;
+    facts.not_before = format_utc(f.not_before);
+    facts.not_after = format_utc(f.not_after);
+    facts.key_matches = f.key_matches;
+    journal.facts = facts;  // key and file signatures unset: the next prepare re-checks them
   }
   auto nb = parse_utc(journal.facts->not_before), na = parse_utc(journal.facts->not_after);
   if (!nb || !na) return std::nullopt;

@@ -20,7 +20,8 @@ struct Diagnostic {
   Severity severity = Severity::error;
 
   // "file:line:column: key: message" (parts that are unknown are left out).
-  std::string to_string() const;
+  // with_severity=false leaves out "warning: " for loggers that print the level themselves.
+  std::string to_string(bool with_severity = true) const;
 };
 
 using Diagnostics = std::vector<Diagnostic>;

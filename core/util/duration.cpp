@@ -32,6 +32,9 @@ std::optional<Duration> parse_duration(std::string_view text, std::string *error
     else if (unit == "m") scale = 60'000;
     else if (unit == "h") scale = 3'600'000;
     else if (unit == "d") scale = 86'400'000;
+    else if (unit.empty() && i < text.size() && text[i] == '.')
+      return fail("\"" + std::string(text) + "\" has a fraction; use a whole number of a smaller unit "
+                  "(e.g. \"1500ms\" for 1.5s)");
     else if (unit.empty())
       return fail("\"" + std::string(text) + "\" has a number without a unit; add one of ms, s, "
                   "m, h, d (e.g. \"" + std::to_string(n) + "s\")");
