@@ -18,7 +18,6 @@
 #include <cerrno>
 #include <chrono>
 #include <fstream>
-#include <initializer_list>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -27,29 +26,13 @@
 #include <vector>
 
 #include "certificate_list.hpp"
-#include "process.hpp"
+#include "server_tool.hpp"
 
 namespace {
 
 using certhook::plugins::CommandResult;
-using certhook::plugins::certificate_list;
-using certhook::plugins::command_text;
-using certhook::plugins::describe_outcome;
-using certhook::plugins::one_line;
-using certhook::plugins::run_command;
+using certhook::plugins::ServerTool;
 using Clock = std::chrono::steady_clock;
-using List = std::vector<std::string>;
-
-[[noreturn]] void fail_command(const std::string &what, const List &argv, const CommandResult &r,
-                               const std::string &consequence) {
-  std::string out = one_line(r.output);
-  std::string msg = "apache: " + what + ": `" + command_text(argv) + "` " + describe_outcome(r);
-  if (!out.empty()) msg += ": " + out;
-  if (!r.started) msg += "; set the hook's `binary` option to apachectl's or apache2's path";
-  // A command that cannot start will not start on a retry either.
-  if (!r.started) throw certhook::PermanentError(msg + "; " + consequence);
-  throw std::runtime_error(msg + "; " + consequence);
-}
 
 // ---- the parent process -------------------------------------------------------------------
 
@@ -146,37 +129,22 @@ bool restart_completed(const std::string &log) {
 class Apache : public certhook::Plugin {
  public:
   explicit Apache(certhook::Context &ctx)
-      : binary_(ctx.get_or<std::string>("binary", "apachectl")),
-        args_(ctx.get_or<List>("args", {})),
-        env_(ctx.get_or<std::map<std::string, std::string>>("env", {})),
-        test_config_(ctx.get_or("test_config", true)),
+      : apache_(ctx,
+                {"apache", "apachectl", {"-k", "graceful"}, "apachectl's or apache2's", "apache2",
+                 "Apache was not restarted"},
+                without_empty_key(ctx.get_or<std::map<std::string, std::string>>("env", {}))),
         pid_file_(ctx.get_or<std::string>("pid_file", {})),
         error_log_(ctx.get_or<std::string>("error_log", {})),
         settle_(ctx.get_or("settle", std::chrono::milliseconds(3000))) {
-    if (binary_.empty())
-      throw certhook::PermanentError(
-          "apache: option binary is empty; remove it (default \"apachectl\") or give a path");
-    env_.erase("");
-    if (auto reload = ctx.get<List>("reload_command")) {
-      if (reload->empty() || reload->front().empty())
-        throw certhook::PermanentError(
-            "apache: option reload_command is empty; remove it (default `apachectl ARGS "
-            "-k graceful`) or give an argv such as [\"systemctl\", \"reload\", \"apache2\"]");
-      reload_command_ = std::move(*reload);
-    }
     if (settle_.count() < 0)
       throw certhook::PermanentError("apache: option settle must not be negative");
   }
 
-  void preflight(certhook::Context &ctx, const certhook::Event &) override {
-    test_config();
-    ctx.set_message(test_config_ ? "apache: configuration test passed"
-                                 : "apache: test_config is off; nothing to check");
-  }
+  void preflight(certhook::Context &ctx, const certhook::Event &) override { apache_.preflight(ctx); }
 
   void deploy(certhook::Context &ctx, const certhook::Event &event) override {
     if (event.dry_run) return preflight(ctx, event);
-    test_config();
+    apache_.test_config();
     std::string pid_file = pid_file_, error_log = error_log_;
     locate_runtime_files(pid_file, error_log);
 
@@ -190,9 +158,9 @@ class Apache : public certhook::Plugin {
           "service manager");
     const std::uintmax_t log_offset = file_size(error_log);
 
-    auto argv = reload_command_.empty() ? command({"-k", "graceful"}) : reload_command_;
-    CommandResult r = run_command(argv, env_);
-    if (!r.ok()) fail_command("graceful restart failed", argv, r, "see Apache's error log");
+    auto argv = apache_.reload_argv();
+    CommandResult r = apache_.run(argv);
+    if (!r.ok()) apache_.fail("graceful restart failed", argv, r, "see Apache's error log");
 
     // Watch the parent: the log shows the restart completing, or the parent exits, or settle ends.
     const auto deadline = Clock::now() + settle_;
@@ -219,38 +187,25 @@ class Apache : public certhook::Plugin {
       std::this_thread::sleep_for(interval);
       interval = std::min(interval * 2, std::chrono::milliseconds(100));
     }
-    std::string msg = "apache: graceful restart for " + certificate_list(event) + " (PID " +
+    std::string msg = "apache: graceful restart for " + certhook::plugins::certificate_list(event) + " (PID " +
                       std::to_string(pid) + " still serving)";
     ctx.info(msg);
     ctx.set_message(msg);
   }
 
  private:
-  List command(std::initializer_list<const char *> tail) const {
-    List argv{binary_};
-    argv.insert(argv.end(), args_.begin(), args_.end());
-    for (const char *t : tail) argv.emplace_back(t);
-    return argv;
-  }
-
-  // The configuration test (unless switched off); throws when it fails.
-  void test_config() const {
-    if (!test_config_) return;
-    auto argv = command({"-t"});
-    CommandResult r = run_command(argv, env_);
-    if (!r.ok())
-      fail_command("configuration test failed", argv, r,
-                   "Apache was not restarted and keeps serving its current certificates; fix the "
-                   "configuration and deploy again");
+  static std::map<std::string, std::string> without_empty_key(std::map<std::string, std::string> env) {
+    env.erase("");
+    return env;
   }
 
   // Fills whichever of pid_file and error_log is empty from DUMP_RUN_CFG.
   void locate_runtime_files(std::string &pid_file, std::string &error_log) const {
     if (!pid_file.empty() && !error_log.empty()) return;
-    auto argv = command({"-t", "-D", "DUMP_RUN_CFG"});
-    CommandResult r = run_command(argv, env_);
+    auto argv = apache_.command({"-t", "-D", "DUMP_RUN_CFG"});
+    CommandResult r = apache_.run(argv);
     if (!r.ok())
-      fail_command("cannot read Apache's run-time configuration", argv, r,
+      apache_.fail("cannot read Apache's run-time configuration", argv, r,
                    "Apache was not restarted");
     if (pid_file.empty()) pid_file = dump_value(r.output, "PidFile");
     if (error_log.empty()) {
@@ -258,15 +213,11 @@ class Apache : public certhook::Plugin {
       if (!log.empty() && log.front() == '/') error_log = log;  // not syslog: or a |pipe
     }
     if (pid_file.empty())
-      throw certhook::PermanentError("apache: `" + command_text(argv) +
+      throw certhook::PermanentError("apache: `" + certhook::plugins::command_text(argv) +
                                      "` names no PidFile; set the hook's pid_file option");
   }
 
-  std::string binary_;
-  List args_;
-  std::map<std::string, std::string> env_;
-  bool test_config_;
-  List reload_command_;               // empty: BINARY ARGS -k graceful
+  ServerTool apache_;
   std::string pid_file_, error_log_;  // empty: from DUMP_RUN_CFG
   std::chrono::milliseconds settle_;
 };

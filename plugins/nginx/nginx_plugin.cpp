@@ -7,96 +7,38 @@
 // nginx is never run through a shell; see plugins/common/process.hpp.
 #include <certhook/plugin.hpp>
 
-#include <initializer_list>
-#include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "certificate_list.hpp"
-#include "process.hpp"
+#include "server_tool.hpp"
 
 namespace {
 
-using certhook::plugins::CommandResult;
-using certhook::plugins::certificate_list;
-using certhook::plugins::command_text;
-using certhook::plugins::describe_outcome;
-using certhook::plugins::one_line;
-using certhook::plugins::run_command;
-using List = std::vector<std::string>;
-
-// A command that cannot start will not start on a retry either: permanent. Anything else that
-// failed (non-zero exit, signal) is worth retrying.
-[[noreturn]] void fail(const std::string &what, const List &argv, const CommandResult &r,
-                       const std::string &consequence) {
-  std::string out = one_line(r.output);
-  std::string msg = "nginx: " + what + ": `" + command_text(argv) + "` " + describe_outcome(r);
-  if (!out.empty()) msg += ": " + out;
-  if (!r.started) msg += "; set the hook's `binary` option to nginx's path";
-  if (!r.started) throw certhook::PermanentError(msg + "; " + consequence);
-  throw std::runtime_error(msg + "; " + consequence);
-}
+using certhook::plugins::ServerTool;
 
 class Nginx : public certhook::Plugin {
  public:
   explicit Nginx(certhook::Context &ctx)
-      : binary_(ctx.get_or<std::string>("binary", "nginx")),
-        args_(ctx.get_or<List>("args", {})),
-        test_config_(ctx.get_or("test_config", true)) {
-    if (binary_.empty())
-      throw certhook::PermanentError(
-          "nginx: option binary is empty; remove it (default \"nginx\") or give a path");
-    if (auto reload = ctx.get<List>("reload_command")) {
-      if (reload->empty() || reload->front().empty())
-        throw certhook::PermanentError(
-            "nginx: option reload_command is empty; remove it (default `nginx ARGS -s "
-            "reload`) or give an argv such as [\"systemctl\", \"reload\", \"nginx\"]");
-      reload_command_ = std::move(*reload);
-    }
-  }
+      : nginx_(ctx, {"nginx", "nginx", {"-s", "reload"}, "nginx's", "nginx",
+                     "nginx was not reloaded"}) {}
 
-  void preflight(certhook::Context &ctx, const certhook::Event &) override {
-    test_config();
-    ctx.set_message(test_config_ ? "nginx: configuration test passed"
-                                 : "nginx: test_config is off; nothing to check");
-  }
+  void preflight(certhook::Context &ctx, const certhook::Event &) override { nginx_.preflight(ctx); }
 
   void deploy(certhook::Context &ctx, const certhook::Event &event) override {
     if (event.dry_run) return preflight(ctx, event);
-    test_config();
-    auto argv = reload_command_.empty() ? command({"-s", "reload"}) : reload_command_;
-    CommandResult r = run_command(argv);
+    nginx_.test_config();
+    auto argv = nginx_.reload_argv();
+    auto r = nginx_.run(argv);
     if (!r.ok())
-      fail("reload failed", argv, r,
-           "the running nginx (if any) keeps serving its current certificates");
-    std::string msg = "nginx: reloaded for " + certificate_list(event);
+      nginx_.fail("reload failed", argv, r,
+                  "the running nginx (if any) keeps serving its current certificates");
+    std::string msg = "nginx: reloaded for " + certhook::plugins::certificate_list(event);
     ctx.info(msg);
     ctx.set_message(msg);
   }
 
  private:
-  List command(std::initializer_list<const char *> tail) const {
-    List argv{binary_};
-    argv.insert(argv.end(), args_.begin(), args_.end());
-    for (const char *t : tail) argv.emplace_back(t);
-    return argv;
-  }
-
-  // The configuration test (unless switched off); throws when it fails.
-  void test_config() const {
-    if (!test_config_) return;
-    auto argv = command({"-t"});
-    CommandResult r = run_command(argv);
-    if (!r.ok())
-      fail("configuration test failed", argv, r,
-           "nginx was not reloaded and keeps serving its current certificates; "
-           "fix the configuration and deploy again");
-  }
-
-  std::string binary_;
-  List args_;
-  bool test_config_;
-  List reload_command_;  // empty: BINARY ARGS -s reload
+  ServerTool nginx_;
 };
 
 const certhook_option_spec options[] = {
