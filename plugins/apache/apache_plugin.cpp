@@ -9,97 +9,30 @@
 // The parent's PID comes from the PidFile (option pid_file, else Apache's own
 // `-t -D DUMP_RUN_CFG` output, which also names the main ErrorLog). The watch ends as soon as the
 // error log shows "resuming normal operations" after the restart; otherwise after `settle`.
-#include <certhook/plugin.h>
+#include <certhook/plugin.hpp>
 
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <exception>
 #include <fstream>
 #include <map>
-#include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "plugin_util.hpp"
-#include "process.hpp"
+#include "certificate_list.hpp"
+#include "server_tool.hpp"
 
 namespace {
 
 using certhook::plugins::CommandResult;
-using certhook::plugins::certificate_list;
-using certhook::plugins::guarded;
-using certhook::plugins::read_list;
-using certhook::plugins::command_text;
-using certhook::plugins::describe_outcome;
-using certhook::plugins::one_line;
-using certhook::plugins::run_command;
+using certhook::plugins::ServerTool;
 using Clock = std::chrono::steady_clock;
-
-const certhook_host_api *host = nullptr;
-
-const certhook_option_spec option_specs[] = {
-    {"binary", CERTHOOK_OPTION_STRING, 0, "\"apachectl\"",
-     "apachectl or the httpd/apache2 binary: a name looked up in PATH (then /usr/sbin, /sbin) "
-     "or an absolute path"},
-    {"args", CERTHOOK_OPTION_STRING_LIST, 0, "[]",
-     "arguments placed before -t and -k graceful, e.g. [\"-f\", \"/srv/apache/httpd.conf\"]"},
-    {"env", CERTHOOK_OPTION_TABLE, 0, nullptr,
-     "extra environment for every command, e.g. { APACHE_RUN_DIR = \"/run/apache2\" }"},
-    {"test_config", CERTHOOK_OPTION_BOOL, 0, "true",
-     "run `apachectl -t` first and do not restart when it fails"},
-    {"reload_command", CERTHOOK_OPTION_STRING_LIST, 0, nullptr,
-     "argv replacing `apachectl ARGS -k graceful`, e.g. [\"systemctl\", \"reload\", \"apache2\"]"},
-    {"pid_file", CERTHOOK_OPTION_PATH, 0, nullptr,
-     "Apache's PidFile; default: read from `apachectl ARGS -t -D DUMP_RUN_CFG`"},
-    {"error_log", CERTHOOK_OPTION_PATH, 0, nullptr,
-     "Apache's main ErrorLog, read for the reason of a failed restart; default: from DUMP_RUN_CFG"},
-    {"settle", CERTHOOK_OPTION_DURATION, 0, "\"3s\"",
-     "how long to watch Apache after the graceful restart when its error log does not show it "
-     "completing sooner"},
-};
-
-struct Apache {
-  std::string binary = "apachectl";
-  std::vector<std::string> args;
-  std::map<std::string, std::string> env;
-  bool test_config = true;
-  std::vector<std::string> reload_command;  // empty: BINARY ARGS -k graceful
-  std::string pid_file, error_log;          // empty: from DUMP_RUN_CFG
-  std::chrono::milliseconds settle{3000};
-
-  std::vector<std::string> command(std::initializer_list<const char *> tail) const {
-    std::vector<std::string> argv{binary};
-    argv.insert(argv.end(), args.begin(), args.end());
-    for (const char *t : tail) argv.emplace_back(t);
-    return argv;
-  }
-};
-
-// A deploy step that failed: its status and message.
-struct Failure {
-  certhook_status status;
-  std::string message;
-};
-
-certhook_status finish(certhook_context *ctx, certhook_status status, const std::string &message) {
-  host->set_message(ctx, message.c_str());
-  return status;
-}
-
-Failure command_failure(const std::string &what, const std::vector<std::string> &argv,
-                        const CommandResult &r, const std::string &consequence) {
-  std::string out = one_line(r.output);
-  std::string msg = "apache: " + what + ": `" + command_text(argv) + "` " + describe_outcome(r);
-  if (!out.empty()) msg += ": " + out;
-  if (!r.started) msg += "; set the hook's `binary` option to apachectl's or apache2's path";
-  // A command that cannot start will not start on a retry either.
-  return {r.started ? CERTHOOK_FAILED : CERTHOOK_PERMANENT, msg + "; " + consequence};
-}
 
 // ---- the parent process -------------------------------------------------------------------
 
@@ -191,178 +124,135 @@ bool restart_completed(const std::string &log) {
   return log.find("resuming normal operations", signalled) != std::string::npos;
 }
 
-// ---- the steps ----------------------------------------------------------------------------
+// ---- the plugin ---------------------------------------------------------------------------
 
-bool test_config(const Apache &a, Failure *failure) {
-  if (!a.test_config) return true;
-  auto argv = a.command({"-t"});
-  CommandResult r = run_command(argv, a.env);
-  if (r.ok()) return true;
-  *failure = command_failure("configuration test failed", argv, r,
-                             "Apache was not restarted and keeps serving its current "
-                             "certificates; fix the configuration and deploy again");
-  return false;
-}
-
-// Fills pid_file and error_log from the options or DUMP_RUN_CFG.
-bool locate_runtime_files(Apache &a, Failure *failure) {
-  if (!a.pid_file.empty() && !a.error_log.empty()) return true;
-  auto argv = a.command({"-t", "-D", "DUMP_RUN_CFG"});
-  CommandResult r = run_command(argv, a.env);
-  if (!r.ok()) {
-    *failure = command_failure("cannot read Apache's run-time configuration", argv, r,
-                               "Apache was not restarted");
-    return false;
-  }
-  if (a.pid_file.empty()) a.pid_file = dump_value(r.output, "PidFile");
-  if (a.error_log.empty()) {
-    std::string log = dump_value(r.output, "Main ErrorLog");
-    if (!log.empty() && log.front() == '/') a.error_log = log;  // not syslog: or a |pipe
-  }
-  if (a.pid_file.empty()) {
-    *failure = {CERTHOOK_PERMANENT, "apache: `" + command_text(argv) +
-                                        "` names no PidFile; set the hook's pid_file option"};
-    return false;
-  }
-  return true;
-}
-
-certhook_status deploy(Apache a, certhook_context *ctx, const certhook_deploy_event *event) {
-  Failure f{CERTHOOK_OK, {}};
-  if (!test_config(a, &f) || !locate_runtime_files(a, &f)) return finish(ctx, f.status, f.message);
-
-  pid_t pid = read_pid(a.pid_file);
-  if (!alive(pid))
-    return finish(ctx, CERTHOOK_FAILED,
-                  "apache: not running: PidFile " + a.pid_file +
-                      (pid ? " names PID " + std::to_string(pid) + ", which is not alive"
-                           : " is missing or empty") +
-                      "; start Apache (its service) first: a graceful restart would start it "
-                      "outside its service manager");
-  const std::uintmax_t log_offset = file_size(a.error_log);
-
-  auto argv = a.reload_command.empty() ? a.command({"-k", "graceful"}) : a.reload_command;
-  CommandResult r = run_command(argv, a.env);
-  if (!r.ok()) {
-    f = command_failure("graceful restart failed", argv, r, "see Apache's error log");
-    return finish(ctx, f.status, f.message);
+class Apache : public certhook::Plugin {
+ public:
+  explicit Apache(certhook::Context &ctx)
+      : apache_(ctx,
+                {"apache", "apachectl", {"-k", "graceful"}, "apachectl's or apache2's", "apache2",
+                 "Apache was not restarted"},
+                without_empty_key(ctx.get_or<std::map<std::string, std::string>>("env", {}))),
+        pid_file_(ctx.get_or<std::string>("pid_file", {})),
+        error_log_(ctx.get_or<std::string>("error_log", {})),
+        settle_(ctx.get_or("settle", std::chrono::milliseconds(3000))) {
+    if (settle_.count() < 0)
+      throw certhook::PermanentError("apache: option settle must not be negative");
   }
 
-  // Watch the parent: the log shows the restart completing, or the parent exits, or settle ends.
-  const auto deadline = Clock::now() + a.settle;
-  auto interval = std::chrono::milliseconds(5);
-  for (;;) {
-    const std::string log = log_since(a.error_log, log_offset);
-    if (!alive(pid)) {
-      // A restart by reload_command (e.g. systemctl restart) may have started a new parent.
-      pid_t now = read_pid(a.pid_file);
-      if (now != pid && alive(now)) {
-        pid = now;
-        continue;
+  void preflight(certhook::Context &ctx, const certhook::Event &) override { apache_.preflight(ctx); }
+
+  void deploy(certhook::Context &ctx, const certhook::Event &event) override {
+    if (event.dry_run) return preflight(ctx, event);
+    apache_.test_config();
+    std::string pid_file = pid_file_, error_log = error_log_;
+    locate_runtime_files(pid_file, error_log);
+
+    pid_t pid = read_pid(pid_file);
+    if (!alive(pid))
+      throw std::runtime_error(
+          "apache: not running: PidFile " + pid_file +
+          (pid ? " names PID " + std::to_string(pid) + ", which is not alive"
+               : " is missing or empty") +
+          "; start Apache (its service) first: a graceful restart would start it outside its "
+          "service manager");
+    const std::uintmax_t log_offset = file_size(error_log);
+
+    auto argv = apache_.reload_argv();
+    CommandResult r = apache_.run(argv);
+    if (!r.ok()) apache_.fail("graceful restart failed", argv, r, "see Apache's error log");
+
+    // Watch the parent: the log shows the restart completing, or the parent exits, or settle ends.
+    const auto deadline = Clock::now() + settle_;
+    auto interval = std::chrono::milliseconds(5);
+    for (;;) {
+      const std::string log = log_since(error_log, log_offset);
+      if (!alive(pid)) {
+        // A restart by reload_command (e.g. systemctl restart) may have started a new parent.
+        pid_t now = read_pid(pid_file);
+        if (now != pid && alive(now)) {
+          pid = now;
+          continue;
+        }
+        std::string why = relevant_lines(log);
+        throw std::runtime_error(
+            "apache: the server exited during the graceful restart (PID " + std::to_string(pid) +
+            " from " + pid_file + " is gone)" +
+            (why.empty() ? "; see its error log" +
+                               (error_log.empty() ? std::string() : " " + error_log)
+                         : ": " + why) +
+            "; fix the certificate or configuration and start Apache again");
       }
-      std::string why = relevant_lines(log);
-      return finish(ctx, CERTHOOK_FAILED,
-                    "apache: the server exited during the graceful restart (PID " +
-                        std::to_string(pid) + " from " + a.pid_file + " is gone)" +
-                        (why.empty() ? "; see its error log" +
-                                           (a.error_log.empty() ? std::string()
-                                                                : " " + a.error_log)
-                                     : ": " + why) +
-                        "; fix the certificate or configuration and start Apache again");
+      if (restart_completed(log) || Clock::now() >= deadline) break;
+      std::this_thread::sleep_for(interval);
+      interval = std::min(interval * 2, std::chrono::milliseconds(100));
     }
-    if (restart_completed(log) || Clock::now() >= deadline) break;
-    std::this_thread::sleep_for(interval);
-    interval = std::min(interval * 2, std::chrono::milliseconds(100));
+    std::string msg = "apache: graceful restart for " + certhook::plugins::certificate_list(event) + " (PID " +
+                      std::to_string(pid) + " still serving)";
+    ctx.info(msg);
+    ctx.set_message(msg);
   }
-  std::string msg = "apache: graceful restart for " + certificate_list(event) + " (PID " +
-                    std::to_string(pid) + " still serving)";
-  host->log(ctx, CERTHOOK_LOG_INFO, msg.c_str());
-  return finish(ctx, CERTHOOK_OK, msg);
-}
 
-certhook_status apache_create(certhook_context *ctx, void **instance) {
-  return guarded(host, ctx, "apache", "create", [&] {
-    auto a = std::make_unique<Apache>();
-    const char *s = nullptr;
-    if (host->option_string(ctx, "binary", &s)) a->binary = s;
-    if (a->binary.empty())
-      return finish(ctx, CERTHOOK_PERMANENT,
-                    "apache: option binary is empty; remove it (default \"apachectl\") or give a "
-                    "path");
-    read_list(host, ctx, "args", a->args);
-    size_t n = 0;
-    if (host->option_table_size(ctx, "env", &n))
-      for (size_t i = 0; i < n; ++i) {
-        const char *k = host->option_table_key(ctx, "env", i);
-        const char *v = host->option_table_value(ctx, "env", i);
-        if (k && *k) a->env[k] = v ? v : "";
-      }
-    int b = 1;
-    if (host->option_bool(ctx, "test_config", &b)) a->test_config = b != 0;
-    if (read_list(host, ctx, "reload_command", a->reload_command) &&
-        (a->reload_command.empty() || a->reload_command[0].empty()))
-      return finish(ctx, CERTHOOK_PERMANENT,
-                    "apache: option reload_command is empty; remove it (default `apachectl ARGS "
-                    "-k graceful`) or give an argv such as [\"systemctl\", \"reload\", "
-                    "\"apache2\"]");
-    if (host->option_string(ctx, "pid_file", &s)) a->pid_file = s;
-    if (host->option_string(ctx, "error_log", &s)) a->error_log = s;
-    int64_t ms = 0;
-    if (host->option_duration_ms(ctx, "settle", &ms)) {
-      if (ms < 0)
-        return finish(ctx, CERTHOOK_PERMANENT, "apache: option settle must not be negative");
-      a->settle = std::chrono::milliseconds(ms);
+ private:
+  static std::map<std::string, std::string> without_empty_key(std::map<std::string, std::string> env) {
+    env.erase("");
+    return env;
+  }
+
+  // Fills whichever of pid_file and error_log is empty from DUMP_RUN_CFG.
+  void locate_runtime_files(std::string &pid_file, std::string &error_log) const {
+    if (!pid_file.empty() && !error_log.empty()) return;
+    auto argv = apache_.command({"-t", "-D", "DUMP_RUN_CFG"});
+    CommandResult r = apache_.run(argv);
+    if (!r.ok())
+      apache_.fail("cannot read Apache's run-time configuration", argv, r,
+                   "Apache was not restarted");
+    if (pid_file.empty()) pid_file = dump_value(r.output, "PidFile");
+    if (error_log.empty()) {
+      std::string log = dump_value(r.output, "Main ErrorLog");
+      if (!log.empty() && log.front() == '/') error_log = log;  // not syslog: or a |pipe
     }
-    *instance = a.release();
-    return CERTHOOK_OK;
-  });
-}
+    if (pid_file.empty())
+      throw certhook::PermanentError("apache: `" + certhook::plugins::command_text(argv) +
+                                     "` names no PidFile; set the hook's pid_file option");
+  }
 
-certhook_status apache_preflight(void *instance, certhook_context *ctx,
-                                 const certhook_deploy_event *) {
-  return guarded(host, ctx, "apache", "preflight", [&] {
-    const Apache &a = *static_cast<Apache *>(instance);
-    Failure f{CERTHOOK_OK, {}};
-    if (!test_config(a, &f)) return finish(ctx, f.status, f.message);
-    return finish(ctx, CERTHOOK_OK,
-                  a.test_config ? "apache: configuration test passed"
-                                : "apache: test_config is off; nothing to check");
-  });
-}
+  ServerTool apache_;
+  std::string pid_file_, error_log_;  // empty: from DUMP_RUN_CFG
+  std::chrono::milliseconds settle_;
+};
 
-certhook_status apache_deploy(void *instance, certhook_context *ctx,
-                              const certhook_deploy_event *event) {
-  if (event && event->dry_run) return apache_preflight(instance, ctx, event);
-  return guarded(host, ctx, "apache", "deploy",
-                 [&] { return deploy(*static_cast<Apache *>(instance), ctx, event); });
-}
-
-void apache_destroy(void *instance) { delete static_cast<Apache *>(instance); }
-
-const certhook_plugin descriptor = {
-    sizeof(certhook_plugin),
-    CERTHOOK_ABI_MAJOR,
-    CERTHOOK_ABI_MINOR,
-    "apache",
-    "0.1.0",
-    "tests Apache's configuration, restarts it gracefully once for all certificates and checks "
-    "that it survived",
-    CERTHOOK_PLUGIN_BATCHING,
-    option_specs,
-    sizeof option_specs / sizeof option_specs[0],
-    apache_create,
-    apache_deploy,
-    apache_preflight,
-    nullptr,
-    apache_destroy,
+const certhook_option_spec options[] = {
+    certhook::option("binary", CERTHOOK_OPTION_STRING,
+                     "apachectl or the httpd/apache2 binary: a name looked up in PATH (then "
+                     "/usr/sbin, /sbin) or an absolute path",
+                     0, "\"apachectl\""),
+    certhook::option("args", CERTHOOK_OPTION_STRING_LIST,
+                     "arguments placed before -t and -k graceful, e.g. [\"-f\", "
+                     "\"/srv/apache/httpd.conf\"]",
+                     0, "[]"),
+    certhook::option("env", CERTHOOK_OPTION_TABLE,
+                     "extra environment for every command, e.g. { APACHE_RUN_DIR = "
+                     "\"/run/apache2\" }"),
+    certhook::option("test_config", CERTHOOK_OPTION_BOOL,
+                     "run `apachectl -t` first and do not restart when it fails", 0, "true"),
+    certhook::option("reload_command", CERTHOOK_OPTION_STRING_LIST,
+                     "argv replacing `apachectl ARGS -k graceful`, e.g. [\"systemctl\", "
+                     "\"reload\", \"apache2\"]"),
+    certhook::option("pid_file", CERTHOOK_OPTION_PATH,
+                     "Apache's PidFile; default: read from `apachectl ARGS -t -D DUMP_RUN_CFG`"),
+    certhook::option("error_log", CERTHOOK_OPTION_PATH,
+                     "Apache's main ErrorLog, read for the reason of a failed restart; default: "
+                     "from DUMP_RUN_CFG"),
+    certhook::option("settle", CERTHOOK_OPTION_DURATION,
+                     "how long to watch Apache after the graceful restart when its error log does "
+                     "not show it completing sooner",
+                     0, "\"3s\""),
 };
 
 }  // namespace
 
-extern "C" CERTHOOK_PLUGIN_EXPORT const certhook_plugin *certhook_plugin_entry(
-    const certhook_host_api *api) {
-  if (!api || api->size < sizeof(certhook_host_api) || api->abi_major != CERTHOOK_ABI_MAJOR)
-    return nullptr;
-  host = api;
-  return &descriptor;
-}
+CERTHOOK_BATCHING_PLUGIN(Apache, "apache", "0.1.0",
+                         "tests Apache's configuration, restarts it gracefully once for all "
+                         "certificates and checks that it survived",
+                         options)

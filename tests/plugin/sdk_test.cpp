@@ -67,3 +67,42 @@ TEST(PluginSdk, EventCopiesCertificatesAndRespectsStructSizes) {
   EXPECT_TRUE(ev.certificates[1].cert_path.empty());
   EXPECT_TRUE(ev.certificates[1].fingerprint.empty());
 }
+
+TEST(PluginSdk, ThrowIfFailedMapsStatusesToTheWrappersExceptions) {
+  EXPECT_NO_THROW(certhook::throw_if_failed(CERTHOOK_OK, "fine"));
+  EXPECT_THROW(certhook::throw_if_failed(CERTHOOK_PERMANENT, "no"), certhook::PermanentError);
+  try {
+    certhook::throw_if_failed(CERTHOOK_FAILED, "try again");
+    FAIL() << "FAILED did not throw";
+  } catch (const certhook::PermanentError &) {
+    FAIL() << "FAILED became permanent";
+  } catch (const std::runtime_error &e) {
+    EXPECT_STREQ(e.what(), "try again");
+  }
+  // Through the adapter: the status and message the host sees.
+  struct Statused : certhook::Plugin {
+    explicit Statused(certhook::Context &) {}
+    void deploy(certhook::Context &, const certhook::Event &e) override {
+      certhook::throw_if_failed(static_cast<certhook_status>(e.attempt - 1), "attempt " + std::to_string(e.attempt));
+    }
+  };
+  using A = certhook::detail::Adapter<Statused>;
+  certhook::Context none(nullptr);
+  Statused plugin(none);
+  for (uint32_t attempt : {1u, 2u, 3u}) {
+    certhook_deploy_event e{sizeof(certhook_deploy_event), "h", nullptr, 0, attempt, 0};
+    EXPECT_EQ(A::deploy(&plugin, nullptr, &e), static_cast<certhook_status>(attempt - 1));
+  }
+}
+
+TEST(PluginSdk, DeclinesAHostOfAnotherAbiMajor) {
+  using A = certhook::detail::Adapter<WithRollback>;
+  certhook_host_api other{};
+  other.size = sizeof other;
+  other.abi_major = CERTHOOK_ABI_MAJOR + 1;
+  EXPECT_EQ(A::descriptor(&other, "r", "1", "d", 0, nullptr, 0), nullptr);
+  certhook_host_api same = other;
+  same.abi_major = CERTHOOK_ABI_MAJOR;
+  EXPECT_NE(A::descriptor(&same, "r", "1", "d", 0, nullptr, 0), nullptr);
+  certhook::detail::host() = nullptr;
+}

@@ -17,7 +17,8 @@
 // what() as the message; certhook::PermanentError becomes CERTHOOK_PERMANENT (not retried).
 // preflight and rollback are optional: the descriptor declares them only when the class
 // overrides them. CERTHOOK_BATCHING_PLUGIN(...) declares a batching plugin (one call per run
-// with every certificate).
+// with every certificate: event.certificates holds them all). A call may report an outcome on
+// success too with ctx.set_message; throw_if_failed() turns a computed status into the exception.
 #ifndef CERTHOOK_PLUGIN_HPP
 #define CERTHOOK_PLUGIN_HPP
 
@@ -42,6 +43,15 @@ namespace certhook {
 struct PermanentError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// Throws what the wrapper reports as `status` with `message`: PermanentError for
+// CERTHOOK_PERMANENT, std::runtime_error (FAILED) for any other failure; nothing for CERTHOOK_OK.
+// For code that already computes a status, e.g. the worst of several certificates' outcomes.
+inline void throw_if_failed(certhook_status status, const std::string &message) {
+  if (status == CERTHOOK_OK) return;
+  if (status == CERTHOOK_PERMANENT) throw PermanentError(message);
+  throw std::runtime_error(message);
+}
 
 // One option of the schema; `default_value` is a TOML value literal ("true", "\"nginx\"", "[]").
 constexpr certhook_option_spec option(const char *key, certhook_option_type type, const char *help,
@@ -271,6 +281,8 @@ struct Adapter {
                                            const char *version, const char *description,
                                            uint32_t flags, const certhook_option_spec *options,
                                            std::size_t option_count) noexcept {
+    // A host of another ABI major lays out its table differently: decline to load.
+    if (api && api->abi_major != CERTHOOK_ABI_MAJOR) return nullptr;
     host() = api;
     static const certhook_plugin d = {
         sizeof(certhook_plugin), CERTHOOK_ABI_MAJOR, CERTHOOK_ABI_MINOR,
