@@ -61,7 +61,6 @@ class Engine {
   const std::string &run_marker() const { return run_marker_; }
 
  private:
-  struct Prepared;
   std::vector<const CertificateConfig *> in_scope(const std::vector<std::string> &names) const;
   void resolve_hooks();
   bool prepare_certificate(const CertificateConfig &c, CertificateJournal &journal,
@@ -70,7 +69,6 @@ class Engine {
 
   GlobalOptions g_;
   std::optional<Config> config_;
-  Diagnostics warnings_;
   std::map<std::string, exec::ResolvedHook> hooks_;
   std::vector<HooksDScript> pre_, deploy_, post_;
   Diagnostics hooks_d_errors_;

@@ -330,7 +330,7 @@ std::vector<DeployOutcome> Deployer::run(const Plan &plan) {
                                    ? (c.facts.names.empty() ? name : c.facts.names.front())
                                    : hc->verify->server_name;
           std::string why = options_.verifier ? options_.verifier(*hc->verify, server, c.facts.fingerprint)
-                                              : "verification is not available in this build";
+                                              : "no verifier configured";
           if (!why.empty()) {
             error = why + " (certificate " + name + ")";
             break;

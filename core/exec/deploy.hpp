@@ -74,7 +74,6 @@ class Deployer {
                                              const std::vector<std::string> &failed);
 
  private:
-  struct Attempt;
   std::string run_node_once(const PlanNode &node, int attempt, bool &permanent);
   std::vector<std::string> base_environment(const std::string &phase, int attempt) const;
   void add_certificate_environment(std::vector<std::string> &env, const CertificateContext &c) const;
