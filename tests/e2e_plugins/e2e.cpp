@@ -10,6 +10,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <sstream>
+
 #include <thread>
 
 #include "plugin/host_process.hpp"
@@ -146,6 +148,13 @@ nlohmann::json CerthookEnv::hook_record(const std::string &certificate, const st
   auto j = journal(certificate);
   if (!j.is_object() || !j.contains("hooks") || !j["hooks"].contains(hook)) return nullptr;
   return j["hooks"][hook];
+}
+
+std::string failed_line(const std::string &out, const std::string &cert, const std::string &hook) {
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("failed: " + cert + ": " + hook + ": ")) return line;
+  return "";
 }
 
 }  // namespace certhook::test

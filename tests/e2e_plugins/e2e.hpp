@@ -76,4 +76,10 @@ class CerthookEnv {
 std::filesystem::path first_party_plugin_dir();
 std::filesystem::path fixture_plugin(const std::string &name);
 
+inline bool contains(const std::string &text, const std::string &part) {
+  return text.find(part) != std::string::npos;
+}
+// The summary line `run` prints for one failed hook ("" when there is none).
+std::string failed_line(const std::string &out, const std::string &cert, const std::string &hook);
+
 }  // namespace certhook::test

@@ -24,15 +24,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool contains(const std::string &text, const std::string &part) { return text.find(part) != std::string::npos; }
-
-std::string failed_line(const std::string &out, const std::string &cert, const std::string &hook) {
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);)
-    if (line.starts_with("failed: " + cert + ": " + hook + ": ")) return line;
-  return "";
-}
-
 TEST(E2eHaproxy, RunHotUpdatesWithoutReloadAndVerifies) {
   CerthookEnv env{"eh"};
   Pem ca = make_ca();

@@ -15,16 +15,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool contains(const std::string &text, const std::string &part) { return text.find(part) != std::string::npos; }
-
-// The summary line `run` prints for one failed hook ("" when there is none).
-std::string failed_line(const std::string &out, const std::string &cert, const std::string &hook) {
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);)
-    if (line.starts_with("failed: " + cert + ": " + hook + ": ")) return line;
-  return "";
-}
-
 template <class Server> struct Traits;
 template <> struct Traits<NginxServer> {
   static constexpr const char *plugin = "nginx";

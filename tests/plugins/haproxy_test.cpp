@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tempdir.hpp"
+#include "command.hpp"
 #include "testcerts.hpp"
 
 namespace fs = std::filesystem;
@@ -45,35 +46,9 @@ const std::string kHost = std::string(CERTHOOK_BUILD_DIR) + "/bin/certhook-plugi
 const std::string kPlugin = std::string(CERTHOOK_BUILD_DIR) + "/lib/certhook/plugins/haproxy.so";
 
 // ---- processes -----------------------------------------------------------------------------
-struct RunResult {
-  int exit_code = -1;
-  std::string output;   // stdout + stderr
-};
-
-RunResult run(const std::vector<std::string> &argv) {
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(pipefd[1], 1);
-    ::dup2(pipefd[1], 2);
-    std::vector<char *> args;
-    for (const auto &a : argv) args.push_back(const_cast<char *>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(pipefd[1]);
-  RunResult r;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0) r.output.append(buf, static_cast<size_t>(n));
-  ::close(pipefd[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
+// Programs run to completion with stdout+stderr captured.
+using RunResult = certhook::test::CommandResult;
+RunResult run(const std::vector<std::string> &argv) { return certhook::test::run_command(argv); }
 
 bool alive(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
