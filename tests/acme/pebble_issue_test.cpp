@@ -2,9 +2,6 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -18,6 +15,7 @@
 #include "acme/account_store.hpp"
 #include "acme/issue.hpp"
 #include "pebble.hpp"
+#include "testcerts.hpp"
 #include "store/live_store.hpp"
 #include "tempdir.hpp"
 
@@ -36,51 +34,6 @@ unsigned mode_of(const fs::path &p) {
 std::string fresh_domain(const std::string &label) {
   static std::mt19937 rng{std::random_device{}()};
   return label + "-" + std::to_string(rng() % 1000000) + ".certhook.test";
-}
-
-std::vector<X509 *> read_certs(const std::string &pem) {
-  std::vector<X509 *> out;
-  BIO *b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  while (X509 *c = PEM_read_bio_X509(b, nullptr, nullptr, nullptr)) out.push_back(c);
-  BIO_free(b);
-  return out;
-}
-
-// Verifies leaf + chain against `root_pem` with OpenSSL; returns "" or OpenSSL's reason.
-std::string verify_chain(const std::string &cert_pem, const std::string &chain_pem, const std::string &root_pem) {
-  auto leaf = read_certs(cert_pem), chain = read_certs(chain_pem), roots = read_certs(root_pem);
-  if (leaf.size() != 1 || roots.empty()) return "unexpected PEM contents";
-  X509_STORE *store = X509_STORE_new();
-  for (X509 *r : roots) X509_STORE_add_cert(store, r);
-  STACK_OF(X509) *untrusted = sk_X509_new_null();
-  for (X509 *c : chain) sk_X509_push(untrusted, c);
-  X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-  X509_STORE_CTX_init(ctx, store, leaf[0], untrusted);
-  std::string result;
-  if (X509_verify_cert(ctx) != 1) result = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
-  X509_STORE_CTX_free(ctx);
-  sk_X509_free(untrusted);
-  X509_STORE_free(store);
-  for (auto *v : {&leaf, &chain, &roots})
-    for (X509 *c : *v) X509_free(c);
-  return result;
-}
-
-std::vector<std::string> dns_names(const std::string &cert_pem) {
-  auto certs = read_certs(cert_pem);
-  std::vector<std::string> out;
-  if (certs.empty()) return out;
-  auto *names = static_cast<GENERAL_NAMES *>(X509_get_ext_d2i(certs[0], NID_subject_alt_name, nullptr, nullptr));
-  for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {
-    const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
-    if (gn->type == GEN_DNS)
-      out.emplace_back(reinterpret_cast<const char *>(ASN1_STRING_get0_data(gn->d.dNSName)),
-                       static_cast<std::size_t>(ASN1_STRING_length(gn->d.dNSName)));
-  }
-  GENERAL_NAMES_free(names);
-  for (X509 *c : certs) X509_free(c);
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 // A plain static file server for the webroot test (what nginx would be in production).
@@ -188,9 +141,9 @@ TEST_F(PebbleIssue, IssuesTwoNamesOverStandaloneHttp01) {
   ASSERT_TRUE(fs::is_symlink(live));
   std::vector<std::string> want = {a, b};
   std::sort(want.begin(), want.end());
-  EXPECT_EQ(dns_names(test::read_text(live / "cert.pem")), want);
+  EXPECT_EQ(test::dns_names(test::read_text(live / "cert.pem")), want);
   // The chain verifies against Pebble's issuing root (fetched from the management interface).
-  EXPECT_EQ(verify_chain(test::read_text(live / "cert.pem"), test::read_text(live / "chain.pem"), pebble_->root_pem()), "");
+  EXPECT_EQ(test::verify_chain(test::read_text(live / "cert.pem"), test::read_text(live / "chain.pem"), pebble_->root_pem()), "");
   EXPECT_EQ(test::read_text(live / "fullchain.pem"), test::read_text(live / "cert.pem") + test::read_text(live / "chain.pem"));
   // Modes: key 0600, key directories 0700.
   EXPECT_EQ(mode_of(live / "privkey.pem"), 0600u);
@@ -220,7 +173,7 @@ TEST_F(PebbleIssue, IssuesOverWebrootAndCleansUp) {
   ASSERT_TRUE(out.ok) << out.error << "\n" << pebble_->logs();
   EXPECT_GT(server.served(), 0);
   EXPECT_FALSE(fs::exists(web.path() / ".well-known"));   // token files and the dirs it created are gone
-  EXPECT_EQ(verify_chain(test::read_text(out.live_dir / "cert.pem"), test::read_text(out.live_dir / "chain.pem"),
+  EXPECT_EQ(test::verify_chain(test::read_text(out.live_dir / "cert.pem"), test::read_text(out.live_dir / "chain.pem"),
                          pebble_->root_pem()), "");
 }
 

@@ -2,6 +2,7 @@
 // (to completion, or in the background to kill it), small loopback servers standing in for a web
 // server or a dead ACME server, and independent OpenSSL checks of what ended up in live/.
 #pragma once
+#include "testcerts.hpp"
 #include <sys/types.h>
 
 #include <atomic>
@@ -92,14 +93,6 @@ class ConnectionCounter {
   std::atomic<int> count_{0};
   std::thread thread_;
 };
-
-// OpenSSL, independent of certhook's code: verifies leaf + chain against `root_pem`, returns ""
-// or OpenSSL's reason.
-std::string verify_chain(const std::string &cert_pem, const std::string &chain_pem, const std::string &root_pem);
-// The leaf's DNS subjectAltNames, sorted.
-std::vector<std::string> dns_names(const std::string &cert_pem);
-// Whether the private key (PEM) belongs to the leaf certificate (PEM).
-bool key_matches(const std::string &cert_pem, const std::string &key_pem);
 
 // File mode bits (07777) without following a final symlink when `follow` is false.
 unsigned mode_of(const std::filesystem::path &p, bool follow = true);

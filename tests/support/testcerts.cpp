@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 
@@ -155,6 +156,77 @@ std::string fingerprint_of(const std::string &cert_pem) {
     out += digits[md[i] & 15];
   }
   return out;
+}
+
+// ---- checks of issued certificates ----
+
+namespace {
+
+
+std::vector<X509 *> read_certs(const std::string &pem) {
+  std::vector<X509 *> out;
+  BIO *b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  while (X509 *c = PEM_read_bio_X509(b, nullptr, nullptr, nullptr)) out.push_back(c);
+  BIO_free(b);
+  return out;
+}
+
+void free_certs(std::vector<X509 *> &v) {
+  for (X509 *c : v) X509_free(c);
+  v.clear();
+}
+
+}  // namespace
+
+std::string verify_chain(const std::string &cert_pem, const std::string &chain_pem, const std::string &root_pem) {
+  auto leaf = read_certs(cert_pem), chain = read_certs(chain_pem), roots = read_certs(root_pem);
+  std::string result;
+  if (leaf.size() != 1 || roots.empty()) {
+    result = "unexpected PEM contents (" + std::to_string(leaf.size()) + " leaf certificates)";
+  } else {
+    X509_STORE *store = X509_STORE_new();
+    for (X509 *r : roots) X509_STORE_add_cert(store, r);
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    for (X509 *c : chain) sk_X509_push(untrusted, c);
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    X509_STORE_CTX_init(ctx, store, leaf[0], untrusted);
+    if (X509_verify_cert(ctx) != 1) result = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+    X509_STORE_CTX_free(ctx);
+    sk_X509_free(untrusted);
+    X509_STORE_free(store);
+  }
+  free_certs(leaf);
+  free_certs(chain);
+  free_certs(roots);
+  return result;
+}
+
+std::vector<std::string> dns_names(const std::string &cert_pem) {
+  auto certs = read_certs(cert_pem);
+  std::vector<std::string> out;
+  if (certs.empty()) return out;
+  auto *names = static_cast<GENERAL_NAMES *>(X509_get_ext_d2i(certs[0], NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
+    if (gn->type == GEN_DNS)
+      out.emplace_back(reinterpret_cast<const char *>(ASN1_STRING_get0_data(gn->d.dNSName)),
+                       static_cast<std::size_t>(ASN1_STRING_length(gn->d.dNSName)));
+  }
+  GENERAL_NAMES_free(names);
+  free_certs(certs);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool key_matches(const std::string &cert_pem, const std::string &key_pem) {
+  auto certs = read_certs(cert_pem);
+  BIO *b = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY *key = PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr);
+  BIO_free(b);
+  bool ok = !certs.empty() && key && X509_check_private_key(certs[0], key) == 1;
+  EVP_PKEY_free(key);
+  free_certs(certs);
+  return ok;
 }
 
 }  // namespace certhook::test

@@ -33,4 +33,12 @@ void write_lineage(const std::filesystem::path &dir, const Pem &leaf, const Pem 
 // SHA-256 of the leaf's DER, lowercase hex (independent of certhook's own code).
 std::string fingerprint_of(const std::string &cert_pem);
 
+// OpenSSL, independent of certhook's code: verifies leaf + chain against `root_pem`, returns ""
+// or OpenSSL's reason.
+std::string verify_chain(const std::string &cert_pem, const std::string &chain_pem, const std::string &root_pem);
+// The leaf's DNS subjectAltNames, sorted.
+std::vector<std::string> dns_names(const std::string &cert_pem);
+// Whether the private key (PEM) belongs to the leaf certificate (PEM).
+bool key_matches(const std::string &cert_pem, const std::string &key_pem);
+
 }  // namespace certhook::test
