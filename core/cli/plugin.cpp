@@ -1,13 +1,9 @@
 // certhook plugin list | info NAME | install FILE | verify
 //
-// Needs from the configuration only [certhook] plugin_dirs and state_dir. Until the full loader
-// (config/config.hpp load_config) is on main this file reads just those two keys with toml++
-// (read_plugin_settings below); switching to load_config() later changes only that function.
+// Needs from the configuration only [certhook] plugin_dirs and state_dir.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
-
-#include <toml++/toml.h>
 
 #include <cerrno>
 #include <cstring>
@@ -35,45 +31,19 @@ struct PluginSettings {
   Diagnostics problems;
 };
 
-// [certhook] state_dir and plugin_dirs; relative paths resolve against the file's directory.
+// [certhook] state_dir and plugin_dirs, through the one configuration loader. Only problems in
+// [certhook] (or a file that cannot be loaded) stop plugin management: a broken hook or
+// certificate elsewhere must not keep an operator from listing or installing plugins.
 PluginSettings read_plugin_settings(const fs::path &config_file) {
   PluginSettings s;
-  const fs::path file = fs::absolute(config_file);
-  const fs::path base = file.parent_path();
-  auto problem = [&](const toml::source_region &at, const std::string &key, const std::string &message) {
-    s.problems.push_back(Diagnostic{{file.string(), static_cast<int>(at.begin.line),
-                                     static_cast<int>(at.begin.column)},
-                                    key, message, Severity::error});
-  };
-  toml::table root;
-  try {
-    root = toml::parse_file(file.string());
-  } catch (const toml::parse_error &e) {
-    problem(e.source(), "", std::string(e.description()));
+  LoadResult r = load_config(config_file);
+  if (!r.config) {
+    s.problems = r.fatal;
     return s;
   }
-  const toml::table *section = root["certhook"].as_table();
-  if (!section) return s;
-  if (const toml::node *n = section->get("state_dir")) {
-    if (auto v = n->value<std::string>(); v && !v->empty()) s.global.state_dir = base / *v;
-    else problem(n->source(), "certhook.state_dir", "expected a non-empty path string");
-  }
-  if (const toml::node *n = section->get("plugin_dirs")) {
-    const toml::array *arr = n->as_array();
-    if (!arr) {
-      problem(n->source(), "certhook.plugin_dirs", "expected an array of path strings, e.g. "
-                                                   "[\"/usr/lib/certhook/plugins\"]");
-    } else {
-      s.global.plugin_dirs.clear();
-      for (const toml::node &item : *arr) {
-        if (auto v = item.value<std::string>(); v && !v->empty())
-          s.global.plugin_dirs.push_back((base / *v).lexically_normal());
-        else
-          problem(item.source(), "certhook.plugin_dirs", "expected a non-empty path string");
-      }
-    }
-  }
-  s.global.state_dir = s.global.state_dir.lexically_normal();
+  for (const auto &d : r.fatal)
+    if (d.key.starts_with("certhook.") || d.key.empty()) s.problems.push_back(d);
+  s.global = r.config->certhook;
   return s;
 }
 
