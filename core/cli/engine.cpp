@@ -11,6 +11,7 @@
 #include "cli/output.hpp"
 #include "exec/process.hpp"
 #include "plan/hooks_d.hpp"
+#include "store/facts.hpp"
 #include "store/state_lock.hpp"
 #include "util/atomic_file.hpp"
 #include "util/crypto.hpp"
@@ -19,16 +20,6 @@
 namespace certhook::cli {
 
 namespace {
-
-// Cheap identity of a lineage file: a changed file invalidates cached facts without reading it.
-// ctime cannot be set back by a writer, so an in-place rewrite is noticed too.
-std::string file_signature(const fs::path &p) {
-  struct stat st {};
-  if (::stat(p.c_str(), &st) != 0) return "";
-  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) +
-         ":" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
-         std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
-}
 
 std::vector<HooksDScript> scripts(const std::vector<HooksDirEntry> &entries) {
   std::vector<HooksDScript> out;
@@ -159,27 +150,13 @@ bool Engine::prepare_certificate(const CertificateConfig &c, CertificateJournal 
       dir = c.source;
     }
     out.paths = locate_lineage(dir);
-    const std::string cert_sig = file_signature(out.paths.cert);
-    const std::string key_sig = file_signature(out.paths.key);
-    // Neither file changed since the facts were taken: nothing needs reading (a run with nothing
-    // to do reads only the journal).
-    const bool unchanged = journal.facts && !cert_sig.empty() && journal.facts->cert_signature == cert_sig &&
-                           journal.facts->key_digest == key_sig;
-    const std::string fp = unchanged ? journal.facts->fingerprint : leaf_fingerprint(out.paths.cert);
-    if (journal.facts && journal.facts->fingerprint == fp && journal.facts->key_digest == key_sig) {
-      journal.facts->cert_signature = cert_sig;
-      out.facts = *journal.facts;
-    } else {
-      CertificateFacts f = inspect_lineage(out.paths);
-      out.facts = CachedFacts{f.fingerprint, key_sig, f.names, format_utc(f.not_before),
-                              format_utc(f.not_after), f.key_matches, cert_sig};
-      journal.facts = out.facts;
-      if (!c.acme && !c.domains.empty()) {
-        for (const auto &d : c.domains)
-          if (std::find(f.names.begin(), f.names.end(), d) == f.names.end())
-            spdlog::warn("{}: configured domain {} is not in the certificate's names ({}); the "
-                         "certificate's names are used", c.name, d, fmt::join(f.names, " "));
-      }
+    bool inspected = false;
+    out.facts = current_facts(out.paths, journal.facts, &inspected);
+    if (inspected && !c.acme && !c.domains.empty()) {
+      for (const auto &d : c.domains)
+        if (std::find(out.facts.names.begin(), out.facts.names.end(), d) == out.facts.names.end())
+          spdlog::warn("{}: configured domain {} is not in the certificate's names ({}); the "
+                       "certificate's names are used", c.name, d, fmt::join(out.facts.names, " "));
     }
     if (!out.facts.key_matches) {
       error = out.paths.key.string() + ": private key does not match " + out.paths.cert.string() +

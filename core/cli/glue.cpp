@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "acme/issue.hpp"
+#include "store/facts.hpp"
 #include "store/lineage.hpp"
 #include "store/live_store.hpp"
 
@@ -56,22 +57,11 @@ std::optional<Clock::time_point> parse_utc(const std::string &text) {
   return Clock::from_time_t(::timegm(&tm));
 }
 
-// Validity of the live certificate, from the journal's cached facts when the fingerprint matches.
+// Validity of the live certificate, from the journal's cached facts while its files are unchanged.
 std::optional<std::pair<Clock::time_point, Clock::time_point>> validity(const fs::path &live,
                                                                        CertificateJournal &journal) {
-  LineagePaths paths = locate_lineage(live);
-  std::string fp = leaf_fingerprint(paths.cert);
-  if (!journal.facts || journal.facts->fingerprint != fp) {
-    CertificateFacts f = inspect_lineage(paths);
-    CachedFacts facts;
-    facts.fingerprint = f.fingerprint;
-    facts.names = f.names;
-    facts.not_before = format_utc(f.not_before);
-    facts.not_after = format_utc(f.not_after);
-    facts.key_matches = f.key_matches;
-    journal.facts = facts;  // key and file signatures unset: the next prepare re-checks them
-  }
-  auto nb = parse_utc(journal.facts->not_before), na = parse_utc(journal.facts->not_after);
+  CachedFacts facts = current_facts(locate_lineage(live), journal.facts);
+  auto nb = parse_utc(facts.not_before), na = parse_utc(facts.not_after);
   if (!nb || !na) return std::nullopt;
   return std::make_pair(*nb, *na);
 }
